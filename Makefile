@@ -1,0 +1,100 @@
+# smime-milter -- plain GNU make.
+#
+#   make              build the daemon, smimectl and the library (build/)
+#   make SANITIZE=1   the same with ASan+UBSan (build-san/)
+#   make run          install missing packages, build, run the daemon in
+#                     the foreground with conf/smime-milter.conf
+#   make check        install missing packages, build, run every test
+#   make install      install binaries, man pages and the sample config
+
+CC       ?= cc
+PREFIX   ?= /usr/local
+SYSCONFDIR ?= /etc/smime-milter
+
+ifeq ($(SANITIZE),1)
+BUILD    := build-san
+SANFLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer \
+            -fno-sanitize-recover=undefined
+else
+BUILD    := build
+SANFLAGS :=
+endif
+
+CPPFLAGS += -D_GNU_SOURCE -Icommon -Imilter \
+            -DSYSCONFDIR='"$(SYSCONFDIR)"'
+CFLAGS   += -std=c11 -Wall -Wextra -Werror -O2 -g $(SANFLAGS)
+LDFLAGS  += $(SANFLAGS)
+LIBS     := -lmilter -lpthread
+
+COMMON_SRC := $(wildcard common/*.c)
+COMMON_OBJ := $(COMMON_SRC:%.c=$(BUILD)/%.o)
+LIBCOMMON  := $(BUILD)/libsmime.a
+
+MILTER_OBJ := $(BUILD)/milter/smime-milter.o $(BUILD)/milter/callbacks.o \
+              $(BUILD)/milter/daemon.o $(BUILD)/milter/mta_libmilter.o
+CTL_OBJ    := $(BUILD)/milter/smimectl.o
+
+DAEMON := $(BUILD)/smime-milter
+CTL    := $(BUILD)/smimectl
+
+# Unit tests: each links only what it covers (see tests/unit/README).
+UNIT_TESTS := test_config test_sockspec test_netlist test_spool \
+              test_message test_callbacks
+UNIT_BINS  := $(UNIT_TESTS:%=$(BUILD)/tests/%)
+CMOCKA_LIBS := -lcmocka
+
+.PHONY: all deps run check unit unit-san docs-check protocol integration \
+        install clean
+
+all: $(DAEMON) $(CTL)
+
+$(BUILD)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(CFLAGS) -MMD -MP -c -o $@ $<
+
+$(LIBCOMMON): $(COMMON_OBJ)
+	$(AR) rcs $@ $^
+
+$(DAEMON): $(MILTER_OBJ) $(LIBCOMMON)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
+
+$(CTL): $(CTL_OBJ) $(LIBCOMMON)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
+
+$(BUILD)/tests/test_callbacks: $(BUILD)/tests/unit/test_callbacks.o \
+    $(BUILD)/milter/callbacks.o $(BUILD)/tests/unit/stub_mta.o $(LIBCOMMON)
+	$(CC) $(LDFLAGS) -o $@ $^ $(CMOCKA_LIBS) $(LIBS)
+
+$(BUILD)/tests/test_%: $(BUILD)/tests/unit/test_%.o $(LIBCOMMON)
+	$(CC) $(LDFLAGS) -o $@ $^ $(CMOCKA_LIBS) $(LIBS)
+
+# Install the Debian packages the build and the tests need (a no-op when
+# all are present; as non-root it prints the apt-get command and fails).
+deps:
+	@sh contrib/install-deps
+
+run: deps all
+	@mkdir -p /var/tmp
+	$(DAEMON) -f -c conf/smime-milter.conf
+
+unit: $(UNIT_BINS)
+
+check: deps
+	$(MAKE) all unit
+	$(MAKE) SANITIZE=1 all unit
+	sh tests/run-all
+
+install: all
+	install -d $(DESTDIR)$(PREFIX)/sbin $(DESTDIR)$(PREFIX)/share/man/man5 \
+	    $(DESTDIR)$(PREFIX)/share/man/man8 $(DESTDIR)$(SYSCONFDIR)
+	install -m 755 $(DAEMON) $(CTL) $(DESTDIR)$(PREFIX)/sbin/
+	install -m 644 man/*.5 $(DESTDIR)$(PREFIX)/share/man/man5/
+	install -m 644 man/*.8 $(DESTDIR)$(PREFIX)/share/man/man8/
+	test -e $(DESTDIR)$(SYSCONFDIR)/smime-milter.conf || \
+	    install -m 644 conf/smime-milter.conf $(DESTDIR)$(SYSCONFDIR)/
+
+clean:
+	rm -rf build build-san
+
+-include $(COMMON_OBJ:.o=.d) $(MILTER_OBJ:.o=.d) $(CTL_OBJ:.o=.d) \
+    $(wildcard $(BUILD)/tests/unit/*.d)

@@ -1,0 +1,51 @@
+/*
+ * spool.h -- a message body store with bounded memory.
+ *
+ * Bytes are kept in memory up to a threshold; past it everything moves to
+ * a temporary file in the spool directory.  The file is unlinked as soon
+ * as it is created, so nothing is left behind when the process dies or a
+ * message is aborted: the open descriptor is the only reference.
+ */
+#ifndef SMIME_SPOOL_H
+#define SMIME_SPOOL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+struct spool;
+
+/*
+ * Create an empty spool.  dir: where temporary files go (copied).
+ * threshold: bytes kept in memory before spilling to disk.  Returns NULL
+ * only when out of memory.  Free with spool_free().
+ */
+struct spool *spool_new(const char *dir, uint64_t threshold);
+
+/*
+ * Append len bytes.  Returns 0, or -1 with a reason in err (spool
+ * directory not writable, disk full, ...); after an error the spool is
+ * unusable and the message must be tempfailed.
+ */
+int spool_append(struct spool *sp, const void *buf, size_t len, char *err,
+    size_t errlen);
+
+/* Total bytes appended. */
+uint64_t spool_size(const struct spool *sp);
+
+/* True once the content lives in a file. */
+bool spool_on_disk(const struct spool *sp);
+
+/*
+ * Read up to len bytes at offset into buf.  Returns the number of bytes
+ * read (0 at the end) or -1 with a reason in err.  Does not change the
+ * spool, so many readers may read concurrently.
+ */
+ssize_t spool_read(const struct spool *sp, uint64_t offset, void *buf,
+    size_t len, char *err, size_t errlen);
+
+/* Release memory and close (and so delete) the temporary file. */
+void spool_free(struct spool *sp);
+
+#endif

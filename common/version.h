@@ -1,0 +1,4 @@
+#ifndef SMIME_VERSION_H
+#define SMIME_VERSION_H
+#define SMIME_MILTER_VERSION "0.1.0"
+#endif

@@ -1,0 +1,30 @@
+/*
+ * daemon.h -- process plumbing for smime-milter: detaching, the pid file,
+ * dropping privileges.  Each step reports a reason on failure.
+ */
+#ifndef SMIME_DAEMON_H
+#define SMIME_DAEMON_H
+
+#include <stddef.h>
+
+/* Fork into the background and detach from the terminal.  0 or -1. */
+int daemon_detach(char *err, size_t errlen);
+
+/*
+ * Create and lock the pid file, write our pid.  Refuses when another live
+ * process holds the lock.  Returns the open descriptor (keep it open: it
+ * holds the lock) or -1 with a reason.
+ */
+int pidfile_create(const char *path, char *err, size_t errlen);
+
+/* Remove the pid file and close its descriptor. */
+void pidfile_remove(const char *path, int fd);
+
+/*
+ * Switch to spec ("user" or "user:group"): supplementary groups, gid,
+ * uid, in one checked step; verifies root cannot be regained.  A no-op
+ * returning 0 when not running as root and spec names the current user.
+ */
+int drop_privileges(const char *spec, char *err, size_t errlen);
+
+#endif

@@ -1,0 +1,394 @@
+/*
+ * smime-milter -- S/MIME signing and encryption gateway for Postfix and
+ * Sendmail.  This file is process plumbing only: options, configuration,
+ * socket, privileges, signals.  The filter lives in callbacks.c and the
+ * library in common/.
+ *
+ * Signals: libmilter's own signal thread treats SIGHUP as "stop", which is
+ * not what a mail administrator expects.  So smfi_main() runs in a thread
+ * of its own while the main thread waits in sigwait() for HUP, USR1, TERM
+ * and INT, which are blocked everywhere else.  Linux delivers a signal
+ * sent to the process to its main thread when that thread is waiting for
+ * it, so libmilter's thread does not see them; the main thread hands a
+ * reload to a separate thread so it is back in sigwait() at once.
+ * SIGUSR1 also reloads and is never touched by libmilter.
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sysexits.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <libmilter/mfapi.h>
+
+#include "callbacks.h"
+#include "config.h"
+#include "daemon.h"
+#include "log.h"
+#include "version.h"
+
+#ifndef SYSCONFDIR
+#define SYSCONFDIR "/etc/smime-milter"
+#endif
+#define DEFAULT_CONFIG SYSCONFDIR "/smime-milter.conf"
+
+struct options {
+	const char *config_path;
+	bool foreground;
+	bool check_only;
+};
+
+static atomic_bool stopping;
+static bool reload_wanted;
+static bool reload_quit;
+static pthread_mutex_t reload_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t reload_cond = PTHREAD_COND_INITIALIZER;
+
+static void
+usage(FILE *out)
+{
+	fprintf(out,
+	    "usage: smime-milter [-f] [-n] [-c config]\n"
+	    "       smime-milter -V | -h\n"
+	    "  -c FILE  configuration file (default %s)\n"
+	    "  -f       stay in the foreground and log to stderr too\n"
+	    "  -n       check the configuration and exit\n"
+	    "  -V       print the version and exit\n"
+	    "  -h       print this help and exit\n", DEFAULT_CONFIG);
+}
+
+static int
+parse_args(int argc, char **argv, struct options *opt)
+{
+	int ch;
+
+	opt->config_path = DEFAULT_CONFIG;
+	while ((ch = getopt(argc, argv, "c:fnVh")) != -1) {
+		switch (ch) {
+		case 'c':
+			opt->config_path = optarg;
+			break;
+		case 'f':
+			opt->foreground = true;
+			break;
+		case 'n':
+			opt->check_only = true;
+			break;
+		case 'V':
+			printf("smime-milter %s\n", SMIME_MILTER_VERSION);
+			exit(0);
+		case 'h':
+			usage(stdout);
+			exit(0);
+		default:
+			usage(stderr);
+			return -1;
+		}
+	}
+	if (optind != argc) {
+		fprintf(stderr, "smime-milter: unexpected argument '%s'\n",
+		    argv[optind]);
+		usage(stderr);
+		return -1;
+	}
+	return 0;
+}
+
+static void
+apply_logging(const struct config *cfg, bool foreground)
+{
+	log_setup("smime-milter", cfg->syslog, cfg->syslog_facility,
+	    foreground, (enum log_level)cfg->log_level);
+}
+
+/* Options that need a restart: say so instead of pretending. */
+static void
+note_restart_only(const struct config *old, const struct config *new)
+{
+	if (strcmp(old->socket.text, new->socket.text) != 0)
+		log_msg(LOG_LVL_WARNING, "reload: Socket changed; takes effect "
+		    "after a restart");
+	if ((old->user == NULL) != (new->user == NULL) ||
+	    (old->user != NULL && strcmp(old->user, new->user) != 0))
+		log_msg(LOG_LVL_WARNING, "reload: UserID changed; takes effect "
+		    "after a restart");
+	if ((old->pid_file == NULL) != (new->pid_file == NULL) ||
+	    (old->pid_file != NULL &&
+	    strcmp(old->pid_file, new->pid_file) != 0))
+		log_msg(LOG_LVL_WARNING, "reload: PidFile changed; takes "
+		    "effect after a restart");
+	if (old->milter_timeout != new->milter_timeout)
+		log_msg(LOG_LVL_WARNING, "reload: MilterTimeout changed; takes "
+		    "effect after a restart");
+}
+
+static void
+reload_config(const char *path, bool foreground)
+{
+	struct config *old = config_current();
+	struct config *cfg;
+	char err[512];
+
+	cfg = config_load(path, err, sizeof(err));
+	if (cfg != NULL && config_check_system(cfg, err, sizeof(err)) != 0) {
+		config_release(cfg);
+		cfg = NULL;
+	}
+	if (cfg == NULL) {
+		log_msg(LOG_LVL_ERROR, "reload failed, keeping the running "
+		    "configuration: %s", err);
+		config_release(old);
+		return;
+	}
+	note_restart_only(old, cfg);
+	config_release(old);
+	apply_logging(cfg, foreground);
+	config_install(cfg);
+	log_msg(LOG_LVL_NOTICE, "configuration reloaded from %s", path);
+}
+
+struct reload_args {
+	const char *path;
+	bool foreground;
+};
+
+static void *
+reload_thread(void *arg)
+{
+	const struct reload_args *ra = arg;
+
+	pthread_mutex_lock(&reload_lock);
+	for (;;) {
+		while (!reload_wanted && !reload_quit)
+			pthread_cond_wait(&reload_cond, &reload_lock);
+		if (reload_quit)
+			break;
+		reload_wanted = false;
+		pthread_mutex_unlock(&reload_lock);
+		reload_config(ra->path, ra->foreground);
+		pthread_mutex_lock(&reload_lock);
+	}
+	pthread_mutex_unlock(&reload_lock);
+	return NULL;
+}
+
+static void
+reload_signal(bool quit)
+{
+	pthread_mutex_lock(&reload_lock);
+	if (quit)
+		reload_quit = true;
+	else
+		reload_wanted = true;
+	pthread_cond_signal(&reload_cond);
+	pthread_mutex_unlock(&reload_lock);
+}
+
+static void
+wake_handler(int sig)
+{
+	(void)sig;
+}
+
+static void *
+smfi_stop_thread(void *arg)
+{
+	(void)arg;
+	smfi_stop();
+	return NULL;
+}
+
+/*
+ * libmilter's listener re-checks its stop flag only when its poll() times
+ * out (every few seconds), and smfi_stop() waits for the listener's lock,
+ * which poll() holds.  So smfi_stop() runs in a helper thread while this
+ * one interrupts the poll with a no-op signal sent to the listener thread
+ * alone (smfi_main() runs in milter_tid), repeated in case one lands
+ * before the poll starts.  Shutdown then takes milliseconds.
+ */
+static void
+stop_milter_thread(pthread_t milter_tid)
+{
+	struct sigaction sa = { .sa_handler = wake_handler };
+	struct timespec deadline;
+	pthread_t stopper;
+	bool have_stopper;
+
+	sigemptyset(&sa.sa_mask);
+	sa.sa_flags = 0;	/* no SA_RESTART: poll() must see EINTR */
+	sigaction(SIGUSR2, &sa, NULL);
+	atomic_store(&stopping, true);
+	have_stopper = pthread_create(&stopper, NULL, smfi_stop_thread,
+	    NULL) == 0;
+	if (!have_stopper)
+		smfi_stop();
+	for (;;) {
+		pthread_kill(milter_tid, SIGUSR2);
+		clock_gettime(CLOCK_REALTIME, &deadline);
+		deadline.tv_nsec += 100 * 1000 * 1000;
+		if (deadline.tv_nsec >= 1000000000L) {
+			deadline.tv_sec++;
+			deadline.tv_nsec -= 1000000000L;
+		}
+		if (pthread_timedjoin_np(milter_tid, NULL, &deadline) == 0)
+			break;
+	}
+	if (have_stopper)
+		pthread_join(stopper, NULL);
+}
+
+static void *
+milter_thread(void *arg)
+{
+	int *result = arg;
+
+	*result = smfi_main();
+	/* If libmilter stopped on its own, wake the main thread. */
+	if (!atomic_load(&stopping))
+		kill(getpid(), SIGTERM);
+	return NULL;
+}
+
+static int
+open_milter_socket(const struct config *cfg, char *err, size_t errlen)
+{
+	if (smfi_register(smime_filter) == MI_FAILURE) {
+		snprintf(err, errlen, "smfi_register failed");
+		return -1;
+	}
+	if (smfi_setconn((char *)cfg->socket.text) == MI_FAILURE ||
+	    smfi_settimeout((int)cfg->milter_timeout) == MI_FAILURE) {
+		snprintf(err, errlen, "cannot use socket %s", cfg->socket.text);
+		return -1;
+	}
+	/* Remove a stale unix socket left by a crash before binding. */
+	if (smfi_opensocket(true) == MI_FAILURE) {
+		snprintf(err, errlen, "cannot open socket %s: %s",
+		    cfg->socket.text, strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+/* Wait for signals until told to stop.  Runs in the main thread. */
+static void
+signal_loop(const sigset_t *set)
+{
+	int sig;
+
+	for (;;) {
+		if (sigwait(set, &sig) != 0)
+			continue;
+		switch (sig) {
+		case SIGHUP:
+		case SIGUSR1:
+			log_msg(LOG_LVL_INFO, "SIG%s: reloading "
+			    "configuration", sigabbrev_np(sig));
+			reload_signal(false);
+			break;
+		case SIGTERM:
+		case SIGINT:
+			log_msg(LOG_LVL_NOTICE, "SIG%s: shutting down",
+			    sigabbrev_np(sig));
+			return;
+		default:
+			break;
+		}
+	}
+}
+
+static int
+run_daemon(const struct options *opt, struct config *cfg)
+{
+	struct reload_args ra = { opt->config_path, opt->foreground };
+	pthread_t milter_tid, reload_tid;
+	int milter_result = MI_SUCCESS, pid_fd = -1;
+	char *pid_path = NULL;
+	char err[512];
+	sigset_t set;
+
+	if (open_milter_socket(cfg, err, sizeof(err)) != 0)
+		goto fail;
+	if (!opt->foreground && daemon_detach(err, sizeof(err)) != 0)
+		goto fail;
+	if (cfg->pid_file != NULL) {
+		pid_path = strdup(cfg->pid_file);
+		if (pid_path == NULL || (pid_fd = pidfile_create(pid_path, err,
+		    sizeof(err))) < 0)
+			goto fail;
+	}
+	if (cfg->user != NULL) {
+		if (drop_privileges(cfg->user, err, sizeof(err)) != 0)
+			goto fail;
+	} else if (geteuid() == 0) {
+		log_msg(LOG_LVL_WARNING, "running as root: set UserID");
+	}
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGHUP);
+	sigaddset(&set, SIGUSR1);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	pthread_sigmask(SIG_BLOCK, &set, NULL);
+	signal(SIGPIPE, SIG_IGN);
+
+	config_install(config_retain(cfg));
+	log_msg(LOG_LVL_NOTICE, "smime-milter %s starting: socket %s, mode %s",
+	    SMIME_MILTER_VERSION, cfg->socket.text, config_mode_name(cfg->mode));
+	if (pthread_create(&reload_tid, NULL, reload_thread, &ra) != 0 ||
+	    pthread_create(&milter_tid, NULL, milter_thread,
+	    &milter_result) != 0) {
+		snprintf(err, sizeof(err), "cannot start threads");
+		goto fail;
+	}
+	signal_loop(&set);
+	stop_milter_thread(milter_tid);
+	reload_signal(true);
+	pthread_join(reload_tid, NULL);
+	config_install(NULL);
+	pidfile_remove(pid_path, pid_fd);
+	free(pid_path);
+	log_msg(LOG_LVL_NOTICE, "stopped");
+	return milter_result == MI_SUCCESS ? 0 : EX_SOFTWARE;
+fail:
+	log_msg(LOG_LVL_ERROR, "%s", err);
+	if (pid_path != NULL)
+		pidfile_remove(pid_path, pid_fd);
+	free(pid_path);
+	return EX_OSERR;
+}
+
+int
+main(int argc, char **argv)
+{
+	struct options opt = { 0 };
+	struct config *cfg;
+	char err[512];
+	int rc;
+
+	if (parse_args(argc, argv, &opt) != 0)
+		return EX_USAGE;
+	log_setup("smime-milter", false, 0, true, LOG_LVL_INFO);
+	cfg = config_load(opt.config_path, err, sizeof(err));
+	if (cfg == NULL || config_check_system(cfg, err, sizeof(err)) != 0) {
+		fprintf(stderr, "smime-milter: %s\n", err);
+		config_release(cfg);
+		return EX_CONFIG;
+	}
+	if (opt.check_only) {
+		printf("smime-milter: %s: configuration OK\n",
+		    opt.config_path);
+		config_release(cfg);
+		return 0;
+	}
+	apply_logging(cfg, opt.foreground);
+	rc = run_daemon(&opt, cfg);
+	config_release(cfg);
+	return rc;
+}

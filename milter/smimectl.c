@@ -1,0 +1,203 @@
+/*
+ * smimectl -- administration tool for smime-milter.  One table maps
+ * subcommands to handlers; each handler parses its own arguments.
+ */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sysexits.h>
+
+#include "config.h"
+#include "log.h"
+#include "version.h"
+
+#ifndef SYSCONFDIR
+#define SYSCONFDIR "/etc/smime-milter"
+#endif
+#define DEFAULT_CONFIG SYSCONFDIR "/smime-milter.conf"
+
+struct command {
+	const char *group;	/* first word */
+	const char *name;	/* second word, or NULL */
+	int (*run)(int argc, char **argv);
+	const char *args;
+	const char *help;
+};
+
+static int cmd_help(int argc, char **argv);
+
+/* -c FILE, the only common option; returns the index of the next arg. */
+static int
+config_arg(int argc, char **argv, const char **path)
+{
+	int ch;
+
+	*path = DEFAULT_CONFIG;
+	optind = 1;
+	while ((ch = getopt(argc, argv, "c:")) != -1) {
+		if (ch != 'c')
+			return -1;
+		*path = optarg;
+	}
+	return optind;
+}
+
+static struct config *
+load_or_complain(const char *path)
+{
+	struct config *cfg;
+	char err[512];
+
+	cfg = config_load(path, err, sizeof(err));
+	if (cfg == NULL)
+		fprintf(stderr, "smimectl: %s\n", err);
+	return cfg;
+}
+
+static int
+cmd_config_check(int argc, char **argv)
+{
+	struct config *cfg;
+	const char *path;
+	char err[512];
+	int next = config_arg(argc, argv, &path);
+
+	if (next < 0 || next < argc - 1)
+		return EX_USAGE;
+	if (next == argc - 1)
+		path = argv[next];
+	if ((cfg = load_or_complain(path)) == NULL)
+		return EX_CONFIG;
+	if (config_check_system(cfg, err, sizeof(err)) != 0) {
+		fprintf(stderr, "smimectl: %s: %s\n", path, err);
+		config_release(cfg);
+		return EX_CONFIG;
+	}
+	printf("%s: configuration OK\n", path);
+	config_release(cfg);
+	return 0;
+}
+
+static void
+print_line(const char *line, void *arg)
+{
+	fprintf(arg, "%s\n", line);
+}
+
+static int
+cmd_config_show(int argc, char **argv)
+{
+	struct config *cfg;
+	const char *path;
+	int next = config_arg(argc, argv, &path);
+
+	if (next < 0 || next < argc - 1)
+		return EX_USAGE;
+	if (next == argc - 1)
+		path = argv[next];
+	if ((cfg = load_or_complain(path)) == NULL)
+		return EX_CONFIG;
+	config_dump(cfg, print_line, stdout);
+	config_release(cfg);
+	return 0;
+}
+
+/* Tab-separated: name, type, default, description (one per line). */
+static int
+cmd_config_options(int argc, char **argv)
+{
+	const char *name, *type, *def, *doc;
+	size_t i;
+
+	(void)argv;
+	if (argc != 1)
+		return EX_USAGE;
+	for (i = 0; i < config_option_count(); i++) {
+		config_option_info(i, &name, &type, &def, &doc);
+		printf("%s\t%s\t%s\t%s\n", name, type, def, doc);
+	}
+	return 0;
+}
+
+static int
+cmd_version(int argc, char **argv)
+{
+	(void)argc;
+	(void)argv;
+	printf("smimectl %s\n", SMIME_MILTER_VERSION);
+	return 0;
+}
+
+static const struct command commands[] = {
+	{ "config", "check", cmd_config_check, "[-c FILE] [FILE]",
+	    "validate a configuration file" },
+	{ "config", "show", cmd_config_show, "[-c FILE] [FILE]",
+	    "print the effective value of every option" },
+	{ "config", "options", cmd_config_options, "",
+	    "list every option with its type, default and meaning" },
+	{ "version", NULL, cmd_version, "", "print the version" },
+	{ "help", NULL, cmd_help, "", "print this help" },
+};
+
+#define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))
+
+static void
+usage(FILE *out)
+{
+	size_t i;
+
+	fprintf(out, "usage: smimectl COMMAND [ARGS]\ncommands:\n");
+	for (i = 0; i < NCOMMANDS; i++) {
+		char word[64];
+
+		snprintf(word, sizeof(word), "%s%s%s %s", commands[i].group,
+		    commands[i].name ? " " : "",
+		    commands[i].name ? commands[i].name : "",
+		    commands[i].args);
+		fprintf(out, "  %-32s %s\n", word, commands[i].help);
+	}
+}
+
+static int
+cmd_help(int argc, char **argv)
+{
+	(void)argc;
+	(void)argv;
+	usage(stdout);
+	return 0;
+}
+
+int
+main(int argc, char **argv)
+{
+	size_t i;
+	int rc;
+
+	log_setup("smimectl", false, 0, true, LOG_LVL_WARNING);
+	if (argc < 2) {
+		usage(stderr);
+		return EX_USAGE;
+	}
+	if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)
+		return cmd_help(argc, argv);
+	for (i = 0; i < NCOMMANDS; i++) {
+		const struct command *c = &commands[i];
+		int skip = c->name != NULL ? 2 : 1;
+
+		if (strcmp(argv[1], c->group) != 0)
+			continue;
+		if (c->name != NULL && (argc < 3 || strcmp(argv[2], c->name)))
+			continue;
+		rc = c->run(argc - skip, argv + skip);
+		if (rc == EX_USAGE)
+			fprintf(stderr, "usage: smimectl %s%s%s %s\n", c->group,
+			    c->name ? " " : "", c->name ? c->name : "",
+			    c->args);
+		return rc;
+	}
+	fprintf(stderr, "smimectl: unknown command '%s%s%s'\n", argv[1],
+	    argc > 2 ? " " : "", argc > 2 ? argv[2] : "");
+	usage(stderr);
+	return EX_USAGE;
+}
