@@ -24,7 +24,7 @@ CPPFLAGS += -D_GNU_SOURCE -Icommon -Imilter \
             -DSYSCONFDIR='"$(SYSCONFDIR)"'
 CFLAGS   += -std=c11 -Wall -Wextra -Werror -O2 -g $(SANFLAGS)
 LDFLAGS  += $(SANFLAGS)
-LIBS     := -lmilter -lpthread
+LIBS     := -lmilter -lldap -llber -lssl -lcrypto -lpthread
 
 COMMON_SRC := $(wildcard common/*.c)
 COMMON_OBJ := $(COMMON_SRC:%.c=$(BUILD)/%.o)
@@ -32,15 +32,18 @@ LIBCOMMON  := $(BUILD)/libsmime.a
 
 MILTER_OBJ := $(BUILD)/milter/smime-milter.o $(BUILD)/milter/callbacks.o \
               $(BUILD)/milter/daemon.o $(BUILD)/milter/mta_libmilter.o
-CTL_OBJ    := $(BUILD)/milter/smimectl.o
+CTL_OBJ    := $(BUILD)/milter/smimectl.o $(BUILD)/milter/ctl_cert.o
 
 DAEMON := $(BUILD)/smime-milter
 CTL    := $(BUILD)/smimectl
 
-# Unit tests: each links only what it covers (see tests/unit/README).
-UNIT_TESTS := test_config test_sockspec test_netlist test_spool \
-              test_message test_callbacks
+# Unit tests: one program per tests/unit/test_*.c, linked with the
+# library (and, for the callbacks, the stub MTA seam).
+UNIT_TESTS := $(notdir $(basename $(wildcard tests/unit/test_*.c)))
 UNIT_BINS  := $(UNIT_TESTS:%=$(BUILD)/tests/%)
+# Test and benchmark drivers that are not cmocka programs.
+TOOL_SRCS  := $(wildcard tests/integration/*.c tests/bench/*.c)
+TOOL_BINS  := $(addprefix $(BUILD)/tests/,$(notdir $(TOOL_SRCS:.c=)))
 CMOCKA_LIBS := -lcmocka
 
 .PHONY: all deps run check unit unit-san docs-check protocol integration \
@@ -65,8 +68,20 @@ $(BUILD)/tests/test_callbacks: $(BUILD)/tests/unit/test_callbacks.o \
     $(BUILD)/milter/callbacks.o $(BUILD)/tests/unit/stub_mta.o $(LIBCOMMON)
 	$(CC) $(LDFLAGS) -o $@ $^ $(CMOCKA_LIBS) $(LIBS)
 
+# Tests of certificate code share the generated test PKI.
+PKI_TESTS := $(BUILD)/tests/test_certcheck $(BUILD)/tests/test_certlookup
+$(PKI_TESTS): $(BUILD)/tests/%: $(BUILD)/tests/unit/%.o \
+    $(BUILD)/tests/unit/pki_fixture.o $(LIBCOMMON)
+	$(CC) $(LDFLAGS) -o $@ $^ $(CMOCKA_LIBS) $(LIBS)
+
 $(BUILD)/tests/test_%: $(BUILD)/tests/unit/test_%.o $(LIBCOMMON)
 	$(CC) $(LDFLAGS) -o $@ $^ $(CMOCKA_LIBS) $(LIBS)
+
+$(BUILD)/tests/%: $(BUILD)/tests/integration/%.o $(LIBCOMMON)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
+
+$(BUILD)/tests/%: $(BUILD)/tests/bench/%.o $(LIBCOMMON)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
 
 # Install the Debian packages the build and the tests need (a no-op when
 # all are present; as non-root it prints the apt-get command and fails).
@@ -74,10 +89,10 @@ deps:
 	@sh contrib/install-deps
 
 run: deps all
-	@mkdir -p /var/tmp
+	@mkdir -p /var/tmp /var/lib/smime-milter/certs
 	$(DAEMON) -f -c conf/smime-milter.conf
 
-unit: $(UNIT_BINS)
+unit: $(UNIT_BINS) $(TOOL_BINS)
 
 check: deps
 	$(MAKE) all unit
@@ -97,4 +112,4 @@ clean:
 	rm -rf build build-san
 
 -include $(COMMON_OBJ:.o=.d) $(MILTER_OBJ:.o=.d) $(CTL_OBJ:.o=.d) \
-    $(wildcard $(BUILD)/tests/unit/*.d)
+    $(wildcard $(BUILD)/tests/*/*.d)

@@ -38,6 +38,8 @@ enum opt_type {
 	OPT_ENUM,
 	OPT_SOCKET,
 	OPT_NETLIST,
+	OPT_DURATION,	/* seconds with optional s/m/h/d suffix */
+	OPT_LIST,	/* may repeat; each value appended (char **) */
 };
 
 struct enum_value {
@@ -53,7 +55,12 @@ struct option {
 	uint64_t min, max;		/* OPT_UINT, OPT_SIZE */
 	const struct enum_value *values; /* OPT_ENUM, NULL-terminated */
 	const char *doc;		/* one line for smimectl and docs */
+	/* Extra validation of a value; 0 or -1 with a reason. */
+	int (*check)(const char *value, char *err, size_t errlen);
 };
+
+static int check_cert_sources(const char *value, char *err, size_t errlen);
+static int check_ldap_spec(const char *value, char *err, size_t errlen);
 
 static const struct enum_value mode_values[] = {
 	{ "outbound", MODE_OUTBOUND },
@@ -94,33 +101,64 @@ static const struct enum_value facility_values[] = {
 static const struct option option_table[] = {
 	{ "Socket", OPT_SOCKET, OFF(socket), "inet:8895@127.0.0.1", 0, 0,
 	    NULL, "where the MTA connects: inet:PORT@HOST, inet6:PORT@HOST "
-	    "or unix:PATH" },
+	    "or unix:PATH", NULL },
 	{ "UserID", OPT_USER, OFF(user), NULL, 0, 0, NULL,
-	    "user (and :group) to switch to after opening the socket" },
+	    "user (and :group) to switch to after opening the socket", NULL },
 	{ "PidFile", OPT_PATH, OFF(pid_file), NULL, 0, 0, NULL,
-	    "file to write the daemon's process id to" },
+	    "file to write the daemon's process id to", NULL },
 	{ "Syslog", OPT_BOOL, OFF(syslog), "yes", 0, 0, NULL,
-	    "log to syslog" },
+	    "log to syslog", NULL },
 	{ "SyslogFacility", OPT_ENUM, OFF(syslog_facility), "mail", 0, 0,
-	    facility_values, "syslog facility" },
+	    facility_values, "syslog facility", NULL },
 	{ "LogLevel", OPT_ENUM, OFF(log_level), "info", 0, 0, level_values,
-	    "least severe level logged: error, warning, notice, info, debug" },
+	    "least severe level logged: error, warning, notice, info, debug", NULL },
 	{ "SpoolDir", OPT_PATH, OFF(spool_dir), "/var/tmp", 0, 0, NULL,
-	    "directory for message bodies larger than SpoolThreshold" },
+	    "directory for message bodies larger than SpoolThreshold", NULL },
 	{ "SpoolThreshold", OPT_SIZE, OFF(spool_threshold), "256k", 0,
 	    1 * GIB, NULL, "message bodies above this size are spooled to "
-	    "disk instead of memory" },
+	    "disk instead of memory", NULL },
 	{ "MaxMessageSize", OPT_SIZE, OFF(max_message_size), "0", 0,
 	    64 * GIB, NULL, "reject larger messages (headers plus body) with "
-	    "552 5.3.4; 0 means no limit" },
+	    "552 5.3.4; 0 means no limit", NULL },
 	{ "Mode", OPT_ENUM, OFF(mode), "outbound", 0, 0, mode_values,
-	    "outbound (sign/encrypt), inbound (decrypt/verify) or both" },
+	    "outbound (sign/encrypt), inbound (decrypt/verify) or both", NULL },
 	{ "InternalNetworks", OPT_NETLIST, OFF(internal_networks),
 	    "127.0.0.0/8 ::1/128", 0, 0, NULL,
-	    "client networks whose mail counts as internal" },
+	    "client networks whose mail counts as internal", NULL },
 	{ "MilterTimeout", OPT_UINT, OFF(milter_timeout), "600", 1, 86400,
 	    NULL, "seconds libmilter waits for the MTA before closing a "
-	    "connection" },
+	    "connection", NULL },
+	{ "CertificateSources", OPT_STRING, OFF(cert_sources),
+	    "dir:/var/lib/smime-milter/certs", 0, 0, NULL,
+	    "where recipient certificates are looked up, in order: "
+	    "dir:PATH, ldap:NAME, harvested", check_cert_sources },
+	{ "TrustAnchors", OPT_PATH, OFF(trust_anchors), NULL, 0, 0, NULL,
+	    "PEM file or directory of trusted CA certificates", NULL },
+	{ "CRLFile", OPT_LIST, OFF(crl_files), NULL, 0, 0, NULL,
+	    "certificate revocation list, PEM or DER (may repeat)", NULL },
+	{ "RequireCRL", OPT_BOOL, OFF(require_crl), "no", 0, 0, NULL,
+	    "refuse certificates whose revocation status cannot be checked", NULL },
+	{ "AllowSubjectEmail", OPT_BOOL, OFF(allow_subject_email), "no", 0, 0,
+	    NULL, "accept the legacy emailAddress of the subject DN when "
+	    "subjectAltName lacks the address", NULL },
+	{ "MinRSABits", OPT_UINT, OFF(min_rsa_bits), "2048", 1024, 16384,
+	    NULL, "smallest RSA key accepted for encryption", NULL },
+	{ "EncryptToAllCertificates", OPT_BOOL, OFF(encrypt_to_all_certs),
+	    "no", 0, 0, NULL, "encrypt to every usable certificate of a "
+	    "recipient instead of the newest only", NULL },
+	{ "CertCacheSize", OPT_UINT, OFF(cert_cache_size), "10000", 0,
+	    10000000, NULL, "addresses kept in the look-up cache; 0 disables "
+	    "it", NULL },
+	{ "CertCacheTTL", OPT_DURATION, OFF(cert_cache_ttl), "1h", 0,
+	    7 * 86400, NULL, "how long a found certificate is cached", NULL },
+	{ "CertNegativeTTL", OPT_DURATION, OFF(cert_negative_ttl), "5m", 0,
+	    86400, NULL, "how long \"no usable certificate\" is cached", NULL },
+	{ "HarvestDir", OPT_PATH, OFF(harvest_dir),
+	    "/var/lib/smime-milter/harvested", 0, 0, NULL,
+	    "where certificates harvested from signed mail are kept", NULL },
+	{ "LDAPDirectory", OPT_LIST, OFF(ldap_directories), NULL, 0, 0, NULL,
+	    "an LDAP directory to search: NAME uri=... base=... (may repeat)",
+	    check_ldap_spec },
 };
 
 #define OPTION_COUNT (sizeof(option_table) / sizeof(option_table[0]))
@@ -135,6 +173,8 @@ static const char *const type_names[] = {
 	[OPT_ENUM] = "keyword",
 	[OPT_SOCKET] = "socket",
 	[OPT_NETLIST] = "networks",
+	[OPT_DURATION] = "duration",
+	[OPT_LIST] = "list",
 };
 
 size_t
@@ -216,6 +256,68 @@ parse_size(const char *s, bool suffix_ok, uint64_t *out)
 	return 0;
 }
 
+/* Seconds with an optional s, m, h or d suffix. */
+static int
+parse_duration(const char *s, uint64_t *out)
+{
+	size_t len = strlen(s);
+	uint64_t mult = 1, v;
+	char num[32];
+
+	if (len == 0 || len >= sizeof(num))
+		return -1;
+	memcpy(num, s, len + 1);
+	switch (tolower((unsigned char)num[len - 1])) {
+	case 's': mult = 1; num[--len] = '\0'; break;
+	case 'm': mult = 60; num[--len] = '\0'; break;
+	case 'h': mult = 3600; num[--len] = '\0'; break;
+	case 'd': mult = 86400; num[--len] = '\0'; break;
+	default: break;
+	}
+	if (parse_size(num, false, &v) != 0 || v > UINT32_MAX / mult)
+		return -1;
+	*out = v * mult;
+	return 0;
+}
+
+/* "dir:/abs/path", "ldap:NAME" or "harvested", separated by spaces. */
+static int
+check_cert_sources(const char *value, char *err, size_t errlen)
+{
+	char *copy = strdup(value), *tok, *save = NULL;
+	int rc = 0;
+
+	if (copy == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	for (tok = strtok_r(copy, " \t,", &save); tok != NULL && rc == 0;
+	    tok = strtok_r(NULL, " \t,", &save)) {
+		if (strncmp(tok, "dir:", 4) == 0 && tok[4] == '/')
+			continue;
+		if (strncmp(tok, "ldap:", 5) == 0 && tok[5] != '\0')
+			continue;
+		if (strcmp(tok, "harvested") == 0)
+			continue;
+		snprintf(err, errlen, "unknown source '%s' (want dir:/PATH, "
+		    "ldap:NAME or harvested)", tok);
+		rc = -1;
+	}
+	free(copy);
+	return rc;
+}
+
+/* TEMPORARY until certsrc_ldap's parser lands: name plus key=value. */
+static int
+check_ldap_spec(const char *value, char *err, size_t errlen)
+{
+	if (strstr(value, "uri=") == NULL || strstr(value, "base=") == NULL) {
+		snprintf(err, errlen, "needs uri= and base=");
+		return -1;
+	}
+	return 0;
+}
+
 static int
 valid_user(const char *s)
 {
@@ -236,6 +338,41 @@ valid_user(const char *s)
 	return 1;
 }
 
+void
+config_list_free(char **list)
+{
+	size_t i;
+
+	for (i = 0; list != NULL && list[i] != NULL; i++)
+		free(list[i]);
+	free(list);
+}
+
+size_t
+config_list_count(char *const *list)
+{
+	size_t n = 0;
+
+	while (list != NULL && list[n] != NULL)
+		n++;
+	return n;
+}
+
+static int
+list_append(char ***list, const char *value)
+{
+	size_t n = config_list_count(*list);
+	char **grown = realloc(*list, (n + 2) * sizeof(char *));
+
+	if (grown == NULL)
+		return -1;
+	*list = grown;
+	if ((grown[n] = strdup(value)) == NULL)
+		return -1;
+	grown[n + 1] = NULL;
+	return 0;
+}
+
 static void
 free_field(struct config *cfg, const struct option *opt)
 {
@@ -251,6 +388,10 @@ free_field(struct config *cfg, const struct option *opt)
 	case OPT_NETLIST:
 		netlist_free(*(struct netlist **)field);
 		*(struct netlist **)field = NULL;
+		break;
+	case OPT_LIST:
+		config_list_free(*(char ***)field);
+		*(char ***)field = NULL;
 		break;
 	default:
 		break;
@@ -272,7 +413,30 @@ set_option(struct config *cfg, const struct option *opt, const char *value,
 	char *dup;
 	char why[200];
 
+	if (opt->check != NULL && opt->check(value, why, sizeof(why)) != 0) {
+		snprintf(err, errlen, "%s: %s", opt->name, why);
+		return -1;
+	}
 	switch (opt->type) {
+	case OPT_LIST:
+		if (list_append((char ***)field, value) != 0)
+			goto oom;
+		return 0;
+	case OPT_DURATION:
+		if (parse_duration(value, &n) != 0) {
+			snprintf(err, errlen, "%s: expected a duration such as "
+			    "30s, 5m, 1h or 2d, got '%s'", opt->name, value);
+			return -1;
+		}
+		if (n < opt->min || n > opt->max) {
+			snprintf(err, errlen, "%s: %s is out of range "
+			    "(%llu to %llu seconds)", opt->name, value,
+			    (unsigned long long)opt->min,
+			    (unsigned long long)opt->max);
+			return -1;
+		}
+		*(unsigned *)field = (unsigned)n;
+		return 0;
 	case OPT_PATH:
 		if (value[0] != '/') {
 			snprintf(err, errlen, "%s: path must be absolute, got "
@@ -361,13 +525,19 @@ oom:
 	return -1;
 }
 
+/* Keep the text of option i for config_dump(); repeats of a list option
+ * are joined with newlines (one "Key value" line each when dumped). */
 static int
-remember_value(struct config *cfg, size_t i, const char *value)
+remember_value(struct config *cfg, size_t i, const char *value, bool append)
 {
-	char *dup = strdup(value != NULL ? value : "");
+	char *dup;
 
-	if (dup == NULL)
+	if (append && cfg->values[i] != NULL) {
+		if (asprintf(&dup, "%s\n%s", cfg->values[i], value) < 0)
+			return -1;
+	} else if ((dup = strdup(value != NULL ? value : "")) == NULL) {
 		return -1;
+	}
 	free(cfg->values[i]);
 	cfg->values[i] = dup;
 	return 0;
@@ -390,7 +560,7 @@ config_new_defaults(char *err, size_t errlen)
 	for (i = 0; i < OPTION_COUNT; i++) {
 		const struct option *opt = &option_table[i];
 
-		if (remember_value(cfg, i, opt->def) != 0) {
+		if (remember_value(cfg, i, opt->def, false) != 0) {
 			snprintf(err, errlen, "out of memory");
 			goto fail;
 		}
@@ -474,13 +644,13 @@ parse_line(struct config *cfg, char *line, unsigned *seen, unsigned lineno,
 		    lineno, opt->name);
 		return -1;
 	}
-	if (seen[idx] != 0) {
+	if (seen[idx] != 0 && opt->type != OPT_LIST) {
 		snprintf(err, errlen, "%s:%u: %s was already set on line %u",
 		    name, lineno, opt->name, seen[idx]);
 		return -1;
 	}
 	if (set_option(cfg, opt, value, why, sizeof(why)) != 0 ||
-	    remember_value(cfg, idx, value) != 0) {
+	    remember_value(cfg, idx, value, seen[idx] != 0) != 0) {
 		snprintf(err, errlen, "%s:%u: %s", name, lineno, why);
 		return -1;
 	}
@@ -652,13 +822,20 @@ config_dump(const struct config *cfg, void (*emit)(const char *line,
 	for (i = 0; i < OPTION_COUNT; i++) {
 		const char *v = cfg->values[i];
 
-		if (v == NULL || *v == '\0')
+		if (v == NULL || *v == '\0') {
 			snprintf(line, sizeof(line), "# %s (not set)",
 			    option_table[i].name);
-		else
-			snprintf(line, sizeof(line), "%s %s",
-			    option_table[i].name, v);
-		emit(line, arg);
+			emit(line, arg);
+			continue;
+		}
+		while (*v != '\0') {
+			size_t len = strcspn(v, "\n");
+
+			snprintf(line, sizeof(line), "%s %.*s",
+			    option_table[i].name, (int)len, v);
+			emit(line, arg);
+			v += len + (v[len] == '\n');
+		}
 	}
 }
 

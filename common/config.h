@@ -42,6 +42,20 @@ struct config {
 	struct netlist *internal_networks; /* InternalNetworks */
 	unsigned milter_timeout;	/* MilterTimeout, seconds */
 
+	/* Certificates (see certlookup.h). */
+	char *cert_sources;		/* CertificateSources, words */
+	char *trust_anchors;		/* TrustAnchors: file or directory */
+	char **crl_files;		/* CRLFile, NULL-terminated (repeats) */
+	bool require_crl;		/* RequireCRL */
+	bool allow_subject_email;	/* AllowSubjectEmail */
+	unsigned min_rsa_bits;		/* MinRSABits */
+	bool encrypt_to_all_certs;	/* EncryptToAllCertificates */
+	unsigned cert_cache_size;	/* CertCacheSize, entries */
+	unsigned cert_cache_ttl;	/* CertCacheTTL, seconds */
+	unsigned cert_negative_ttl;	/* CertNegativeTTL, seconds */
+	char **ldap_directories;	/* LDAPDirectory specs (repeats) */
+	char *harvest_dir;		/* HarvestDir */
+
 	char **values;			/* text of every option, table order */
 };
 
@@ -85,6 +99,10 @@ void config_option_info(size_t i, const char **name, const char **type,
 /* Write the effective value of every option as "Key value" lines. */
 void config_dump(const struct config *cfg, void (*emit)(const char *line,
     void *arg), void *arg);
+
+/* Lists (CRLFile, LDAPDirectory): NULL-terminated arrays. */
+size_t config_list_count(char *const *list);
+void config_list_free(char **list);
 
 /* Names for enum values (for logs). */
 const char *config_mode_name(int mode);

@@ -28,6 +28,7 @@
 #include <libmilter/mfapi.h>
 
 #include "callbacks.h"
+#include "certlookup.h"
 #include "config.h"
 #include "daemon.h"
 #include "log.h"
@@ -45,6 +46,13 @@ struct options {
 };
 
 static atomic_bool stopping;
+
+/*
+ * Certificate look-up built from the running configuration.  Replaced
+ * only by the reload thread; the message pipeline will take it together
+ * with the configuration it belongs to.
+ */
+static struct certlookup *running_certs;
 static bool reload_wanted;
 static bool reload_quit;
 static pthread_mutex_t reload_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -128,18 +136,44 @@ note_restart_only(const struct config *old, const struct config *new)
 		    "effect after a restart");
 }
 
+/*
+ * Load and check a configuration and build what it describes.  Returns
+ * the configuration (and *certs) or NULL with a reason.
+ */
+static struct config *
+load_everything(const char *path, struct certlookup **certs, char *err,
+    size_t errlen)
+{
+	struct config *cfg = config_load(path, err, errlen);
+
+	if (cfg == NULL)
+		return NULL;
+	if (config_check_system(cfg, err, errlen) != 0 ||
+	    (*certs = certlookup_new(cfg, NULL, err, errlen)) == NULL) {
+		config_release(cfg);
+		return NULL;
+	}
+	return cfg;
+}
+
+static void
+log_certificates(struct certlookup *certs)
+{
+	char desc[512];
+
+	certlookup_describe(certs, desc, sizeof(desc));
+	log_msg(LOG_LVL_INFO, "certificates: %s", desc);
+}
+
 static void
 reload_config(const char *path, bool foreground)
 {
 	struct config *old = config_current();
+	struct certlookup *certs = NULL;
 	struct config *cfg;
 	char err[512];
 
-	cfg = config_load(path, err, sizeof(err));
-	if (cfg != NULL && config_check_system(cfg, err, sizeof(err)) != 0) {
-		config_release(cfg);
-		cfg = NULL;
-	}
+	cfg = load_everything(path, &certs, err, sizeof(err));
 	if (cfg == NULL) {
 		log_msg(LOG_LVL_ERROR, "reload failed, keeping the running "
 		    "configuration: %s", err);
@@ -150,6 +184,9 @@ reload_config(const char *path, bool foreground)
 	config_release(old);
 	apply_logging(cfg, foreground);
 	config_install(cfg);
+	certlookup_free(running_certs);
+	running_certs = certs;
+	log_certificates(certs);
 	log_msg(LOG_LVL_NOTICE, "configuration reloaded from %s", path);
 }
 
@@ -374,21 +411,27 @@ main(int argc, char **argv)
 
 	if (parse_args(argc, argv, &opt) != 0)
 		return EX_USAGE;
-	log_setup("smime-milter", false, 0, true, LOG_LVL_INFO);
-	cfg = config_load(opt.config_path, err, sizeof(err));
-	if (cfg == NULL || config_check_system(cfg, err, sizeof(err)) != 0) {
+	log_setup("smime-milter", false, 0, true, LOG_LVL_WARNING);
+	cfg = load_everything(opt.config_path, &running_certs, err,
+	    sizeof(err));
+	if (cfg == NULL) {
 		fprintf(stderr, "smime-milter: %s\n", err);
-		config_release(cfg);
 		return EX_CONFIG;
 	}
 	if (opt.check_only) {
-		printf("smime-milter: %s: configuration OK\n",
-		    opt.config_path);
+		char desc[512];
+
+		certlookup_describe(running_certs, desc, sizeof(desc));
+		printf("smime-milter: %s: configuration OK (certificates: "
+		    "%s)\n", opt.config_path, desc);
+		certlookup_free(running_certs);
 		config_release(cfg);
 		return 0;
 	}
 	apply_logging(cfg, opt.foreground);
+	log_certificates(running_certs);
 	rc = run_daemon(&opt, cfg);
+	certlookup_free(running_certs);
 	config_release(cfg);
 	return rc;
 }

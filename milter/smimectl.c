@@ -9,6 +9,7 @@
 #include <sysexits.h>
 
 #include "config.h"
+#include "ctl.h"
 #include "log.h"
 #include "version.h"
 
@@ -28,8 +29,8 @@ struct command {
 static int cmd_help(int argc, char **argv);
 
 /* -c FILE, the only common option; returns the index of the next arg. */
-static int
-config_arg(int argc, char **argv, const char **path)
+int
+ctl_config_arg(int argc, char **argv, const char **path)
 {
 	int ch;
 
@@ -43,8 +44,8 @@ config_arg(int argc, char **argv, const char **path)
 	return optind;
 }
 
-static struct config *
-load_or_complain(const char *path)
+struct config *
+ctl_load_config(const char *path)
 {
 	struct config *cfg;
 	char err[512];
@@ -61,13 +62,13 @@ cmd_config_check(int argc, char **argv)
 	struct config *cfg;
 	const char *path;
 	char err[512];
-	int next = config_arg(argc, argv, &path);
+	int next = ctl_config_arg(argc, argv, &path);
 
 	if (next < 0 || next < argc - 1)
 		return EX_USAGE;
 	if (next == argc - 1)
 		path = argv[next];
-	if ((cfg = load_or_complain(path)) == NULL)
+	if ((cfg = ctl_load_config(path)) == NULL)
 		return EX_CONFIG;
 	if (config_check_system(cfg, err, sizeof(err)) != 0) {
 		fprintf(stderr, "smimectl: %s: %s\n", path, err);
@@ -90,13 +91,13 @@ cmd_config_show(int argc, char **argv)
 {
 	struct config *cfg;
 	const char *path;
-	int next = config_arg(argc, argv, &path);
+	int next = ctl_config_arg(argc, argv, &path);
 
 	if (next < 0 || next < argc - 1)
 		return EX_USAGE;
 	if (next == argc - 1)
 		path = argv[next];
-	if ((cfg = load_or_complain(path)) == NULL)
+	if ((cfg = ctl_load_config(path)) == NULL)
 		return EX_CONFIG;
 	config_dump(cfg, print_line, stdout);
 	config_release(cfg);
@@ -136,6 +137,12 @@ static const struct command commands[] = {
 	    "print the effective value of every option" },
 	{ "config", "options", cmd_config_options, "",
 	    "list every option with its type, default and meaning" },
+	{ "cert", "lookup", ctl_cert_lookup, "[-c FILE] ADDRESS...",
+	    "show every candidate certificate and the decision" },
+	{ "cert", "list", ctl_cert_list, "[-c FILE]",
+	    "list the certificates of the local stores" },
+	{ "cert", "import", ctl_cert_import, "[-c FILE] CERTFILE...",
+	    "add certificates to the directory store" },
 	{ "version", NULL, cmd_version, "", "print the version" },
 	{ "help", NULL, cmd_help, "", "print this help" },
 };

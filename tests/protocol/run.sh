@@ -83,7 +83,7 @@ command -v "$MILTERTEST" >/dev/null 2>&1 || fail "miltertest not found"
 
 TMP=$(mktemp -d /tmp/protocol-capture.XXXXXX) || fail "mktemp"
 SPOOL=$TMP/spool
-mkdir -p "$SPOOL" || fail "mkdir spool"
+mkdir -p "$SPOOL" "$TMP/certs" || fail "mkdir spool/certs"
 PORT=$(free_port) || fail "no free port"
 SOCK=inet:$PORT@127.0.0.1
 CONF=$TMP/smime-milter.conf
@@ -97,6 +97,7 @@ SpoolThreshold 1k
 LogLevel debug
 PidFile $PIDFILE
 MaxMessageSize 200k
+CertificateSources dir:$TMP/certs
 EOF
 
 "$SMIME_MILTER" -f -c "$CONF" </dev/null >"$TMP/milter.log" 2>&1 &

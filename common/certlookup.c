@@ -1,0 +1,344 @@
+/*
+ * certlookup.c -- sources in order, validation, selection, cache.
+ */
+#include "certlookup.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "certcheck.h"
+#include "certsrc_dir.h"
+#include "certsrc_ldap.h"
+#include "config.h"
+#include "log.h"
+
+#define MAX_SOURCES 16
+
+struct certlookup {
+	struct certsrc *sources[MAX_SOURCES];
+	size_t nsources;
+	struct certcheck *check;
+	struct certcache *cache;
+	bool encrypt_to_all;
+};
+
+static struct certsrc *
+find_ldap_spec(const struct config *cfg, const char *name, char *err,
+    size_t errlen)
+{
+	size_t i;
+	char spec_name[64];
+
+	for (i = 0; cfg->ldap_directories != NULL &&
+	    cfg->ldap_directories[i] != NULL; i++) {
+		if (ldap_spec_name(cfg->ldap_directories[i], spec_name,
+		    sizeof(spec_name)) == 0 && strcmp(spec_name, name) == 0)
+			return certsrc_ldap_new(cfg->ldap_directories[i], err,
+			    errlen);
+	}
+	snprintf(err, errlen, "CertificateSources: ldap:%s has no "
+	    "LDAPDirectory %s line", name, name);
+	return NULL;
+}
+
+static struct certsrc *
+open_source(const struct config *cfg, const char *word, char *err,
+    size_t errlen)
+{
+	if (strncmp(word, "dir:", 4) == 0)
+		return certsrc_dir_new("dir", word + 4, err, errlen);
+	if (strncmp(word, "ldap:", 5) == 0)
+		return find_ldap_spec(cfg, word + 5, err, errlen);
+	if (strcmp(word, "harvested") == 0) {
+		/* Our own store: create it on first use. */
+		if (mkdir(cfg->harvest_dir, 0750) != 0 && errno != EEXIST) {
+			snprintf(err, errlen, "HarvestDir %s: %s",
+			    cfg->harvest_dir, strerror(errno));
+			return NULL;
+		}
+		return certsrc_dir_new("harvested", cfg->harvest_dir, err,
+		    errlen);
+	}
+	snprintf(err, errlen, "CertificateSources: unknown source '%s'",
+	    word);
+	return NULL;
+}
+
+static int
+open_sources(struct certlookup *lk, const struct config *cfg, char *err,
+    size_t errlen)
+{
+	char *copy = strdup(cfg->cert_sources), *tok, *save = NULL;
+	int rc = 0;
+
+	if (copy == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	for (tok = strtok_r(copy, " \t,", &save); tok != NULL && rc == 0;
+	    tok = strtok_r(NULL, " \t,", &save)) {
+		if (lk->nsources == MAX_SOURCES) {
+			snprintf(err, errlen, "CertificateSources: more than "
+			    "%d sources", MAX_SOURCES);
+			rc = -1;
+		} else if ((lk->sources[lk->nsources] = open_source(cfg, tok,
+		    err, errlen)) == NULL) {
+			rc = -1;
+		} else {
+			lk->nsources++;
+		}
+	}
+	free(copy);
+	return rc;
+}
+
+/* CRLs published in LDAP directories (crl-dn=) join the file CRLs. */
+static void
+add_ldap_crls(struct certlookup *lk)
+{
+	size_t i;
+
+	for (i = 0; i < lk->nsources; i++) {
+		STACK_OF(X509_CRL) *crls = NULL;
+		char err[256];
+
+		if (strncmp(lk->sources[i]->name, "ldap:", 5) != 0)
+			continue;
+		if (certsrc_ldap_fetch_crls(lk->sources[i], &crls, err,
+		    sizeof(err)) == LOOKUP_ERROR)
+			log_msg(LOG_LVL_WARNING, "%s: cannot fetch CRLs: %s",
+			    lk->sources[i]->name, err);
+		if (crls != NULL)
+			certcheck_add_crls(lk->check, crls);
+		sk_X509_CRL_pop_free(crls, X509_CRL_free);
+	}
+}
+
+struct certlookup *
+certlookup_new(const struct config *cfg, const struct certlookup_hooks *hooks,
+    char *err, size_t errlen)
+{
+	struct certlookup *lk = calloc(1, sizeof(*lk));
+	struct certcheck_opts copts = {
+		.anchors = cfg->trust_anchors,
+		.crl_files = (const char *const *)cfg->crl_files,
+		.require_crl = cfg->require_crl,
+		.allow_subject_email = cfg->allow_subject_email,
+		.min_rsa_bits = cfg->min_rsa_bits,
+		.fixed_time = hooks != NULL ? hooks->fixed_time : 0,
+	};
+	struct certcache_opts cache_opts = {
+		.capacity = cfg->cert_cache_size,
+		.ttl = cfg->cert_cache_ttl,
+		.negative_ttl = cfg->cert_negative_ttl,
+		.now = hooks != NULL ? hooks->cache_clock : NULL,
+	};
+
+	if (lk == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	lk->encrypt_to_all = cfg->encrypt_to_all_certs;
+	if ((lk->check = certcheck_new(&copts, err, errlen)) == NULL ||
+	    open_sources(lk, cfg, err, errlen) != 0)
+		goto fail;
+	if ((lk->cache = certcache_new(&cache_opts)) == NULL) {
+		snprintf(err, errlen, "out of memory");
+		goto fail;
+	}
+	add_ldap_crls(lk);
+	return lk;
+fail:
+	certlookup_free(lk);
+	return NULL;
+}
+
+void
+certlookup_free(struct certlookup *lk)
+{
+	size_t i;
+
+	if (lk == NULL)
+		return;
+	for (i = 0; i < lk->nsources; i++)
+		lk->sources[i]->free(lk->sources[i]);
+	certcheck_free(lk->check);
+	certcache_free(lk->cache);
+	free(lk);
+}
+
+void
+cert_result_free(struct cert_result *res)
+{
+	cert_list_free(&res->usable);
+	cert_list_free(&res->rejected);
+}
+
+/* Newer notBefore first; for equal ones the later notAfter. */
+static int
+newer_first(const void *a, const void *b)
+{
+	const struct cert_candidate *x = a, *y = b;
+	int c = ASN1_TIME_compare(X509_get0_notBefore(y->cert),
+	    X509_get0_notBefore(x->cert));
+
+	if (c == 0)
+		c = ASN1_TIME_compare(X509_get0_notAfter(y->cert),
+		    X509_get0_notAfter(x->cert));
+	return c;
+}
+
+/*
+ * Judge every candidate of found; move the usable ones to res->usable
+ * (all, or only the newest) and the others to res->rejected.
+ */
+static int
+judge(struct certlookup *lk, const char *address, struct cert_list *found,
+    struct cert_result *res)
+{
+	struct cert_list usable = CERT_LIST_INIT, rejected = CERT_LIST_INIT;
+	size_t i;
+	int rc = -1;
+
+	for (i = 0; i < found->count; i++) {
+		struct cert_candidate *c = &found->items[i];
+		struct cert_list *to;
+
+		certcheck_verify(lk->check, c, address);
+		to = c->verdict == CERT_OK ? &usable : &rejected;
+		if (cert_list_add(to, c->cert, c->extra, c->source,
+		    c->origin) != 0)
+			goto done;
+		to->items[to->count - 1].verdict = c->verdict;
+		memcpy(to->items[to->count - 1].reason, c->reason,
+		    sizeof(c->reason));
+	}
+	qsort(usable.items, usable.count, sizeof(*usable.items), newer_first);
+	/* Keep only the newest unless every certificate is wanted. */
+	while (!lk->encrypt_to_all && usable.count > 1) {
+		struct cert_candidate *last = &usable.items[--usable.count];
+
+		X509_free(last->cert);
+		sk_X509_pop_free(last->extra, X509_free);
+	}
+	if (cert_list_move(&res->usable, &usable) != 0 ||
+	    cert_list_move(&res->rejected, &rejected) != 0)
+		goto done;
+	rc = 0;
+done:
+	cert_list_free(&usable);
+	cert_list_free(&rejected);
+	return rc;
+}
+
+enum lookup_status
+certlookup_find(struct certlookup *lk, const char *address,
+    struct cert_result *res)
+{
+	char addr[400], err[256] = "";
+	bool could_not_look = false;
+	size_t i;
+
+	memset(res, 0, sizeof(*res));
+	if (address_normalise(address, addr, sizeof(addr)) != 0) {
+		res->status = LOOKUP_NONE;
+		snprintf(res->error, sizeof(res->error), "not an address");
+		return res->status;
+	}
+	if (certcache_get(lk->cache, addr, &res->status, &res->usable)) {
+		res->cached = true;
+		return res->status;
+	}
+	for (i = 0; i < lk->nsources; i++) {
+		struct cert_list found = CERT_LIST_INIT;
+		enum lookup_status st;
+
+		st = lk->sources[i]->lookup(lk->sources[i], addr, &found, err,
+		    sizeof(err));
+		if (st == LOOKUP_ERROR) {
+			could_not_look = true;
+			snprintf(res->error, sizeof(res->error), "%s: %s",
+			    lk->sources[i]->name, err);
+			continue;
+		}
+		if (st == LOOKUP_FOUND && judge(lk, addr, &found, res) != 0) {
+			cert_list_free(&found);
+			could_not_look = true;
+			snprintf(res->error, sizeof(res->error),
+			    "out of memory");
+			break;
+		}
+		cert_list_free(&found);
+		if (res->usable.count > 0)
+			break;
+	}
+	if (res->usable.count > 0)
+		res->status = LOOKUP_FOUND;
+	else if (could_not_look)
+		res->status = LOOKUP_ERROR;
+	else
+		res->status = LOOKUP_NONE;
+	certcache_put(lk->cache, addr, res->status, &res->usable);
+	return res->status;
+}
+
+void
+certlookup_explain(struct certlookup *lk, const char *address,
+    void (*fn)(const char *source, enum lookup_status st,
+    const struct cert_list *candidates, const char *error, void *arg),
+    void *arg)
+{
+	char addr[400], err[256];
+	size_t i, j;
+
+	if (address_normalise(address, addr, sizeof(addr)) != 0) {
+		fn("-", LOOKUP_NONE, NULL, "not an address", arg);
+		return;
+	}
+	for (i = 0; i < lk->nsources; i++) {
+		struct cert_list found = CERT_LIST_INIT;
+		enum lookup_status st;
+
+		err[0] = '\0';
+		st = lk->sources[i]->lookup(lk->sources[i], addr, &found, err,
+		    sizeof(err));
+		for (j = 0; j < found.count; j++)
+			certcheck_verify(lk->check, &found.items[j], addr);
+		fn(lk->sources[i]->name, st, &found, err, arg);
+		cert_list_free(&found);
+	}
+}
+
+struct certsrc *
+certlookup_source(struct certlookup *lk, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < lk->nsources; i++)
+		if (strcmp(lk->sources[i]->name, name) == 0)
+			return lk->sources[i];
+	return NULL;
+}
+
+void
+certlookup_cache_counters(struct certlookup *lk,
+    struct certcache_counters *out)
+{
+	certcache_counters(lk->cache, out);
+}
+
+void
+certlookup_describe(struct certlookup *lk, char *out, size_t outlen)
+{
+	size_t i, len;
+
+	snprintf(out, outlen, "%zu trust anchors, %zu CRLs, sources:",
+	    certcheck_anchor_count(lk->check), certcheck_crl_count(lk->check));
+	for (i = 0; i < lk->nsources; i++) {
+		len = strlen(out);
+		snprintf(out + len, outlen - len, " %s", lk->sources[i]->name);
+	}
+}

@@ -1,0 +1,1598 @@
+/*
+ * certsrc_ldap.c -- the LDAP certificate source: spec parser, connection
+ * pool, search, and the decoding of certificate values.
+ *
+ * Why a pool: libldap 2.5 handles are thread-safe (libldap_r is merged),
+ * but one handle serialises its own operations on one connection, and a
+ * broken connection takes every thread using it down together.  A small
+ * pool of handles, each lent to one thread at a time, gives parallel
+ * searches and confines a broken connection to the one look-up that met
+ * it (OpenDKIM's single lock around all LDAP traffic is what we avoid).
+ * The pool lock is held only to take or return a slot, never across
+ * network I/O.
+ *
+ * Time: a look-up has one budget of timeout seconds, from the call to the
+ * answer: waiting for a free handle, connecting (LDAP_OPT_NETWORK_TIMEOUT),
+ * StartTLS and bind (LDAP_OPT_TIMEOUT) and the search (client timeout and
+ * server time limit) all take from it.  A connection failure is retried
+ * once on a fresh connection if budget remains, so a stale connection
+ * after a directory restart costs nothing visible, while a hung server
+ * fails after timeout seconds instead of twice that.
+ */
+#include "certsrc_ldap.h"
+
+#include <assert.h>
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <ldap.h>
+#include <openssl/err.h>
+#include <openssl/pkcs7.h>
+#include <openssl/x509v3.h>
+
+#include "ldapfilter.h"
+#include "log.h"
+
+#define DEFAULT_FILTER \
+	"(|(mail=%s)(mailAlternateAddress=%s)(otherMailbox=%s))"
+#define DEFAULT_ATTRS	"userSMIMECertificate,userCertificate;binary"
+#define CRL_ATTR	"certificateRevocationList;binary"
+
+#define SPEC_VALUE_MAX	4096	/* one config line */
+#define MAX_URIS	8
+#define MAX_ATTRS	16
+#define MAX_CRL_DNS	16
+#define PASSWORD_MAX	1024
+#define CRL_VALUE_MAX	(64 * 1024 * 1024)	/* CRLs grow large */
+#define RETRY_MIN_MS	200	/* retry a failed connection only with
+				 * at least this much budget left */
+
+/* ---------------------------------------------------------------- spec */
+
+struct strlist {
+	char **v;		/* NULL-terminated (libldap's char **attrs) */
+	size_t n;
+};
+
+struct ldap_spec {
+	char name[LDAP_SPEC_NAME_MAX + 1];
+	char *uri;		/* comma-separated list, as libldap takes it */
+	char *base;
+	char *bind_dn;
+	char *password_file;
+	bool starttls;
+	char *filter;
+	struct strlist attrs;
+	unsigned timeout;
+	unsigned pool;
+	struct strlist crl_dns;
+	unsigned max_entries;
+	unsigned max_value_bytes;
+};
+
+enum key_type {
+	KEY_URI,
+	KEY_DN,
+	KEY_DNLIST,	/* ';'-separated DNs */
+	KEY_PATH,	/* absolute path */
+	KEY_BOOL,
+	KEY_FILTER,
+	KEY_ATTRS,	/* ','-separated attribute descriptions */
+	KEY_UINT,
+};
+
+struct spec_key {
+	const char *name;
+	enum key_type type;
+	size_t offset;		/* into struct ldap_spec */
+	const char *def;	/* default, as text; NULL = unset */
+	unsigned min, max;	/* KEY_UINT */
+};
+
+#define SOFF(f) offsetof(struct ldap_spec, f)
+
+/* Also the order of ldap_spec_canonical()'s output. */
+static const struct spec_key spec_keys[] = {
+	{ "uri", KEY_URI, SOFF(uri), NULL, 0, 0 },
+	{ "base", KEY_DN, SOFF(base), NULL, 0, 0 },
+	{ "bind-dn", KEY_DN, SOFF(bind_dn), NULL, 0, 0 },
+	{ "bind-password-file", KEY_PATH, SOFF(password_file), NULL, 0, 0 },
+	{ "starttls", KEY_BOOL, SOFF(starttls), "no", 0, 0 },
+	{ "filter", KEY_FILTER, SOFF(filter), DEFAULT_FILTER, 0, 0 },
+	{ "attrs", KEY_ATTRS, SOFF(attrs), DEFAULT_ATTRS, 0, 0 },
+	{ "timeout", KEY_UINT, SOFF(timeout), "5", 1, 300 },
+	{ "pool", KEY_UINT, SOFF(pool), "4", 1, 64 },
+	{ "crl-dn", KEY_DNLIST, SOFF(crl_dns), NULL, 0, 0 },
+	{ "max-entries", KEY_UINT, SOFF(max_entries), "50", 1, 10000 },
+	{ "max-value-bytes", KEY_UINT, SOFF(max_value_bytes), "65536", 256,
+	    16 * 1024 * 1024 },
+};
+
+#define SPEC_KEY_COUNT (sizeof(spec_keys) / sizeof(spec_keys[0]))
+
+static void
+strlist_free(struct strlist *l)
+{
+	size_t i;
+
+	for (i = 0; i < l->n; i++)
+		free(l->v[i]);
+	free(l->v);
+	l->v = NULL;
+	l->n = 0;
+}
+
+static int
+strlist_add(struct strlist *l, const char *s, size_t len)
+{
+	char **nv;
+
+	if ((nv = realloc(l->v, (l->n + 2) * sizeof(*nv))) == NULL)
+		return -1;
+	l->v = nv;
+	if ((nv[l->n] = strndup(s, len)) == NULL)
+		return -1;
+	nv[++l->n] = NULL;
+	return 0;
+}
+
+static void
+spec_free(struct ldap_spec *spec)
+{
+	free(spec->uri);
+	free(spec->base);
+	free(spec->bind_dn);
+	free(spec->password_file);
+	free(spec->filter);
+	strlist_free(&spec->attrs);
+	strlist_free(&spec->crl_dns);
+	memset(spec, 0, sizeof(*spec));
+}
+
+static bool
+valid_name(const char *s, size_t len)
+{
+	size_t i;
+
+	if (len == 0 || len > LDAP_SPEC_NAME_MAX)
+		return false;
+	for (i = 0; i < len; i++)
+		if (!isalnum((unsigned char)s[i]) && s[i] != '_' &&
+		    s[i] != '-' && s[i] != '.')
+			return false;
+	return true;
+}
+
+static int
+check_dn(const char *key, const char *dn, size_t len, char *err,
+    size_t errlen)
+{
+	LDAPDN parsed = NULL;
+	struct berval bv;
+	int rc;
+
+	bv.bv_val = (char *)dn;
+	bv.bv_len = len;
+	if (len == 0) {
+		snprintf(err, errlen, "%s: empty DN", key);
+		return -1;
+	}
+	rc = ldap_bv2dn(&bv, &parsed, LDAP_DN_FORMAT_LDAPV3);
+	ldap_dnfree(parsed);
+	if (rc != LDAP_SUCCESS) {
+		snprintf(err, errlen, "%s: '%.*s' is not a valid DN (RFC 4514)",
+		    key, (int)len, dn);
+		return -1;
+	}
+	return 0;
+}
+
+/* One URI of the uri= list: ldap:// or ldaps://, a host, nothing else. */
+static int
+check_one_uri(const char *uri, char *err, size_t errlen)
+{
+	LDAPURLDesc *lud = NULL;
+	const char *rest;
+	int rc = -1;
+
+	if (ldap_url_parse(uri, &lud) != LDAP_URL_SUCCESS ||
+	    strstr(uri, "://") == NULL) {
+		snprintf(err, errlen, "uri: '%s' is not an LDAP URL", uri);
+		goto cleanup;
+	}
+	if (strcasecmp(lud->lud_scheme, "ldap") != 0 &&
+	    strcasecmp(lud->lud_scheme, "ldaps") != 0) {
+		snprintf(err, errlen, "uri: '%s': scheme must be ldap or "
+		    "ldaps", uri);
+		goto cleanup;
+	}
+	if (lud->lud_host == NULL || lud->lud_host[0] == '\0') {
+		snprintf(err, errlen, "uri: '%s' has no host", uri);
+		goto cleanup;
+	}
+	/* Past "scheme://host:port", at most a "/" (libldap fills in a
+	 * default scope, so the URL description cannot tell). */
+	rest = strstr(uri, "://") + 3;
+	rest += strcspn(rest, "/?#");
+	if ((rest[0] != '\0' && strcmp(rest, "/") != 0) ||
+	    (lud->lud_dn != NULL && lud->lud_dn[0] != '\0') ||
+	    lud->lud_attrs != NULL || lud->lud_filter != NULL ||
+	    lud->lud_exts != NULL) {
+		snprintf(err, errlen, "uri: '%s': only scheme, host and port "
+		    "belong in the URI (the search base goes in base=)", uri);
+		goto cleanup;
+	}
+	rc = 0;
+cleanup:
+	if (lud != NULL)
+		ldap_free_urldesc(lud);
+	return rc;
+}
+
+static int
+check_uri_list(const char *value, char *err, size_t errlen)
+{
+	char one[SPEC_VALUE_MAX];
+	const char *p = value, *comma;
+	size_t n = 0, len;
+
+	for (;;) {
+		comma = strchr(p, ',');
+		len = comma != NULL ? (size_t)(comma - p) : strlen(p);
+		if (len == 0) {
+			snprintf(err, errlen, "uri: empty element in '%s'",
+			    value);
+			return -1;
+		}
+		if (++n > MAX_URIS) {
+			snprintf(err, errlen, "uri: more than %d URIs",
+			    MAX_URIS);
+			return -1;
+		}
+		snprintf(one, sizeof(one), "%.*s", (int)len, p);
+		if (strpbrk(one, " \t") != NULL) {
+			snprintf(err, errlen, "uri: white space in '%s'",
+			    one);
+			return -1;
+		}
+		if (check_one_uri(one, err, errlen) != 0)
+			return -1;
+		if (comma == NULL)
+			return 0;
+		p = comma + 1;
+	}
+}
+
+/*
+ * Attribute description (RFC 4512 2.5): a descriptor (letter, then
+ * letters, digits, hyphens) or a numeric OID, then ";option"s.
+ */
+static bool
+valid_attr(const char *s, size_t len)
+{
+	size_t i = 0;
+
+	if (len == 0)
+		return false;
+	if (isalpha((unsigned char)s[0])) {
+		while (i < len && (isalnum((unsigned char)s[i]) ||
+		    s[i] == '-'))
+			i++;
+	} else {
+		while (i < len && (isdigit((unsigned char)s[i]) ||
+		    (s[i] == '.' && i > 0 && s[i - 1] != '.' &&
+		    i + 1 < len && isdigit((unsigned char)s[i + 1]))))
+			i++;
+	}
+	while (i < len && s[i] == ';') {
+		size_t start = ++i;
+
+		while (i < len && (isalnum((unsigned char)s[i]) ||
+		    s[i] == '-'))
+			i++;
+		if (i == start)
+			return false;
+	}
+	return i == len && i > 0;
+}
+
+static int
+set_attrs(struct strlist *l, const char *value, char *err, size_t errlen)
+{
+	const char *p = value, *comma;
+	size_t len, i;
+
+	strlist_free(l);
+	for (;;) {
+		comma = strchr(p, ',');
+		len = comma != NULL ? (size_t)(comma - p) : strlen(p);
+		if (!valid_attr(p, len)) {
+			snprintf(err, errlen, "attrs: '%.*s' is not an "
+			    "attribute name", (int)len, p);
+			return -1;
+		}
+		for (i = 0; i < l->n; i++) {
+			if (strlen(l->v[i]) == len &&
+			    strncasecmp(l->v[i], p, len) == 0) {
+				snprintf(err, errlen, "attrs: '%.*s' listed "
+				    "twice", (int)len, p);
+				return -1;
+			}
+		}
+		if (l->n == MAX_ATTRS) {
+			snprintf(err, errlen, "attrs: more than %d "
+			    "attributes", MAX_ATTRS);
+			return -1;
+		}
+		if (strlist_add(l, p, len) != 0)
+			goto oom;
+		if (comma == NULL)
+			return 0;
+		p = comma + 1;
+	}
+oom:
+	snprintf(err, errlen, "out of memory");
+	return -1;
+}
+
+/* ';'-separated DNs; a ';' escaped as "\;" belongs to the DN. */
+static int
+set_dn_list(struct strlist *l, const char *key, const char *value,
+    char *err, size_t errlen)
+{
+	const char *p = value, *q;
+
+	strlist_free(l);
+	for (;;) {
+		for (q = p; *q != '\0' && *q != ';'; q++)
+			if (*q == '\\' && q[1] != '\0')
+				q++;
+		if (check_dn(key, p, (size_t)(q - p), err, errlen) != 0)
+			return -1;
+		if (l->n == MAX_CRL_DNS) {
+			snprintf(err, errlen, "%s: more than %d DNs", key,
+			    MAX_CRL_DNS);
+			return -1;
+		}
+		if (strlist_add(l, p, (size_t)(q - p)) != 0) {
+			snprintf(err, errlen, "out of memory");
+			return -1;
+		}
+		if (*q == '\0')
+			return 0;
+		p = q + 1;
+	}
+}
+
+static int
+parse_uint(const char *s, unsigned long long *out)
+{
+	unsigned long long v = 0;
+
+	if (*s == '\0')
+		return -1;
+	for (; *s != '\0'; s++) {
+		if (!isdigit((unsigned char)*s) || v > 100000000ull)
+			return -1;
+		v = v * 10 + (unsigned)(*s - '0');
+	}
+	*out = v;
+	return 0;
+}
+
+static int
+set_string(char **field, const char *value, char *err, size_t errlen)
+{
+	char *dup;
+
+	if ((dup = strdup(value)) == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	free(*field);
+	*field = dup;
+	return 0;
+}
+
+/* Validate value for key k and store it in spec. */
+static int
+set_key(struct ldap_spec *spec, const struct spec_key *k, const char *value,
+    char *err, size_t errlen)
+{
+	void *field = (char *)spec + k->offset;
+	unsigned long long n;
+	char why[200];
+
+	switch (k->type) {
+	case KEY_URI:
+		if (check_uri_list(value, err, errlen) != 0)
+			return -1;
+		return set_string(field, value, err, errlen);
+	case KEY_DN:
+		if (check_dn(k->name, value, strlen(value), err, errlen) != 0)
+			return -1;
+		return set_string(field, value, err, errlen);
+	case KEY_DNLIST:
+		return set_dn_list(field, k->name, value, err, errlen);
+	case KEY_PATH:
+		if (value[0] != '/') {
+			snprintf(err, errlen, "%s: path must be absolute, "
+			    "got '%s'", k->name, value);
+			return -1;
+		}
+		return set_string(field, value, err, errlen);
+	case KEY_BOOL:
+		if (strcasecmp(value, "yes") == 0)
+			*(bool *)field = true;
+		else if (strcasecmp(value, "no") == 0)
+			*(bool *)field = false;
+		else {
+			snprintf(err, errlen, "%s: expected yes or no, got "
+			    "'%s'", k->name, value);
+			return -1;
+		}
+		return 0;
+	case KEY_FILTER:
+		if (ldap_filter_template_check(value, why, sizeof(why)) != 0) {
+			snprintf(err, errlen, "%s: %s: '%s'", k->name, why,
+			    value);
+			return -1;
+		}
+		return set_string(field, value, err, errlen);
+	case KEY_ATTRS:
+		return set_attrs(field, value, err, errlen);
+	case KEY_UINT:
+		if (parse_uint(value, &n) != 0) {
+			snprintf(err, errlen, "%s: expected a number, got "
+			    "'%s'", k->name, value);
+			return -1;
+		}
+		if (n < k->min || n > k->max) {
+			snprintf(err, errlen, "%s: %s is out of range (%u to "
+			    "%u)", k->name, value, k->min, k->max);
+			return -1;
+		}
+		*(unsigned *)field = (unsigned)n;
+		return 0;
+	}
+	snprintf(err, errlen, "%s: internal error: bad key type", k->name);
+	return -1;
+}
+
+static const struct spec_key *
+find_key(const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < SPEC_KEY_COUNT; i++)
+		if (strcmp(spec_keys[i].name, name) == 0)
+			return &spec_keys[i];
+	return NULL;
+}
+
+/*
+ * Read the next "key=value" token at *pp into key and value (unquoted).
+ * Returns 1 for a token, 0 at the end of the spec, -1 with a reason.
+ */
+static int
+next_token(const char **pp, char *key, size_t keylen, char *value,
+    size_t vallen, char *err, size_t errlen)
+{
+	const char *p = *pp, *start, *end;
+	size_t len;
+
+	while (*p == ' ' || *p == '\t')
+		p++;
+	if (*p == '\0')
+		return 0;
+	start = p;
+	while (*p != '\0' && *p != '=' && *p != ' ' && *p != '\t')
+		p++;
+	if (*p != '=') {
+		snprintf(err, errlen, "expected key=value, got '%.*s'",
+		    (int)(p - start), start);
+		return -1;
+	}
+	if (p == start) {
+		snprintf(err, errlen, "'=' without a key before it");
+		return -1;
+	}
+	if ((size_t)(p - start) >= keylen) {
+		snprintf(err, errlen, "unknown key '%.*s'", (int)(p - start),
+		    start);
+		return -1;
+	}
+	snprintf(key, keylen, "%.*s", (int)(p - start), start);
+	p++;
+	if (*p == '"') {
+		start = ++p;
+		if ((end = strchr(p, '"')) == NULL) {
+			snprintf(err, errlen, "%s: missing closing '\"'", key);
+			return -1;
+		}
+		p = end + 1;
+		if (*p != '\0' && *p != ' ' && *p != '\t') {
+			snprintf(err, errlen, "%s: text after the closing "
+			    "'\"'", key);
+			return -1;
+		}
+	} else {
+		start = p;
+		while (*p != '\0' && *p != ' ' && *p != '\t') {
+			if (*p == '"') {
+				snprintf(err, errlen, "%s: '\"' inside a value "
+				    "(quote the whole value)", key);
+				return -1;
+			}
+			p++;
+		}
+		end = p;
+	}
+	len = (size_t)(end - start);
+	if (len == 0) {
+		snprintf(err, errlen, "%s: empty value", key);
+		return -1;
+	}
+	if (len >= vallen) {
+		snprintf(err, errlen, "%s: value longer than %zu characters",
+		    key, vallen - 1);
+		return -1;
+	}
+	memcpy(value, start, len);
+	value[len] = '\0';
+	*pp = p;
+	return 1;
+}
+
+/* Name token at the start of spec; *rest is set past it. */
+static int
+parse_name(const char *spec, char *out, size_t outlen, const char **rest,
+    char *err, size_t errlen)
+{
+	const char *p = spec, *start;
+	size_t len;
+
+	while (*p == ' ' || *p == '\t')
+		p++;
+	start = p;
+	while (*p != '\0' && *p != ' ' && *p != '\t')
+		p++;
+	len = (size_t)(p - start);
+	if (len == 0) {
+		snprintf(err, errlen, "empty directory spec: expected NAME "
+		    "uri=... base=...");
+		return -1;
+	}
+	if (memchr(start, '=', len) != NULL) {
+		snprintf(err, errlen, "missing directory name before '%.*s'",
+		    (int)len, start);
+		return -1;
+	}
+	if (!valid_name(start, len)) {
+		snprintf(err, errlen, "bad directory name '%.*s': 1 to %d of "
+		    "letters, digits, '_', '-', '.'", (int)len, start,
+		    LDAP_SPEC_NAME_MAX);
+		return -1;
+	}
+	if (len >= outlen) {
+		snprintf(err, errlen, "directory name too long");
+		return -1;
+	}
+	memcpy(out, start, len);
+	out[len] = '\0';
+	*rest = p;
+	return 0;
+}
+
+/* Checks between keys, once all are read. */
+static int
+check_combination(const struct ldap_spec *spec, char *err, size_t errlen)
+{
+	if (spec->uri == NULL) {
+		snprintf(err, errlen, "uri: missing (required)");
+		return -1;
+	}
+	if (spec->base == NULL) {
+		snprintf(err, errlen, "base: missing (required)");
+		return -1;
+	}
+	if ((spec->bind_dn == NULL) != (spec->password_file == NULL)) {
+		snprintf(err, errlen, "%s: given without %s (both or "
+		    "neither)", spec->bind_dn != NULL ? "bind-dn" :
+		    "bind-password-file", spec->bind_dn != NULL ?
+		    "bind-password-file" : "bind-dn");
+		return -1;
+	}
+	if (spec->starttls && strncasecmp(spec->uri, "ldaps:", 6) == 0) {
+		snprintf(err, errlen, "starttls: yes with an ldaps:// URI "
+		    "(TLS is already on)");
+		return -1;
+	}
+	if (spec->starttls && strcasestr(spec->uri, ",ldaps:") != NULL) {
+		snprintf(err, errlen, "starttls: yes with an ldaps:// URI "
+		    "(TLS is already on)");
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * Parse text into *spec (defaults, then the keys given).  On failure
+ * *spec is freed and err holds the reason.
+ */
+static int
+spec_parse(const char *text, struct ldap_spec *spec, char *err,
+    size_t errlen)
+{
+	bool seen[SPEC_KEY_COUNT] = { false };
+	char key[32], value[SPEC_VALUE_MAX];
+	const struct spec_key *k;
+	const char *p;
+	size_t i;
+	int rc;
+
+	memset(spec, 0, sizeof(*spec));
+	if (parse_name(text, spec->name, sizeof(spec->name), &p, err,
+	    errlen) != 0)
+		goto fail;
+	for (i = 0; i < SPEC_KEY_COUNT; i++)
+		if (spec_keys[i].def != NULL && set_key(spec, &spec_keys[i],
+		    spec_keys[i].def, err, errlen) != 0)
+			goto fail;
+	while ((rc = next_token(&p, key, sizeof(key), value, sizeof(value),
+	    err, errlen)) > 0) {
+		if ((k = find_key(key)) == NULL) {
+			snprintf(err, errlen, "unknown key '%s'", key);
+			goto fail;
+		}
+		if (seen[k - spec_keys]) {
+			snprintf(err, errlen, "%s: given twice", key);
+			goto fail;
+		}
+		seen[k - spec_keys] = true;
+		if (set_key(spec, k, value, err, errlen) != 0)
+			goto fail;
+	}
+	if (rc < 0 || check_combination(spec, err, errlen) != 0)
+		goto fail;
+	return 0;
+fail:
+	spec_free(spec);
+	return -1;
+}
+
+int
+ldap_spec_check(const char *text, char *err, size_t errlen)
+{
+	struct ldap_spec spec;
+
+	if (spec_parse(text, &spec, err, errlen) != 0)
+		return -1;
+	spec_free(&spec);
+	return 0;
+}
+
+int
+ldap_spec_name(const char *text, char *out, size_t outlen)
+{
+	char name[LDAP_SPEC_NAME_MAX + 1], err[200];
+	const char *rest;
+
+	if (parse_name(text, name, sizeof(name), &rest, err,
+	    sizeof(err)) != 0 || strlen(name) >= outlen)
+		return -1;
+	memcpy(out, name, strlen(name) + 1);
+	return 0;
+}
+
+/* Append " key=value" (quoted if it has white space) at *off in out. */
+static void
+emit_pair(char *out, size_t outlen, size_t *off, const char *key,
+    const char *value)
+{
+	const char *q = strpbrk(value, " \t") != NULL ? "\"" : "";
+	int n;
+
+	if (*off >= outlen)
+		return;
+	n = snprintf(out + *off, outlen - *off, " %s=%s%s%s", key, q, value,
+	    q);
+	*off += n > 0 ? (size_t)n : 0;
+}
+
+static void
+join_list(const struct strlist *l, char sep, char *buf, size_t buflen)
+{
+	size_t i, off = 0;
+
+	buf[0] = '\0';
+	for (i = 0; i < l->n && off < buflen; i++) {
+		int n = snprintf(buf + off, buflen - off, "%s%s",
+		    i > 0 ? (char[]){ sep, '\0' } : "", l->v[i]);
+
+		off += n > 0 ? (size_t)n : 0;
+	}
+}
+
+int
+ldap_spec_canonical(const char *text, char *out, size_t outlen, char *err,
+    size_t errlen)
+{
+	struct ldap_spec spec;
+	char buf[SPEC_VALUE_MAX];
+	size_t i, off;
+	int rc = -1;
+
+	if (spec_parse(text, &spec, err, errlen) != 0)
+		return -1;
+	off = (size_t)snprintf(out, outlen, "%s", spec.name);
+	for (i = 0; i < SPEC_KEY_COUNT; i++) {
+		const struct spec_key *k = &spec_keys[i];
+		const void *field = (const char *)&spec + k->offset;
+
+		switch (k->type) {
+		case KEY_URI:
+		case KEY_DN:
+		case KEY_PATH:
+		case KEY_FILTER:
+			if (*(char *const *)field != NULL)
+				emit_pair(out, outlen, &off, k->name,
+				    *(char *const *)field);
+			break;
+		case KEY_BOOL:
+			emit_pair(out, outlen, &off, k->name,
+			    *(const bool *)field ? "yes" : "no");
+			break;
+		case KEY_ATTRS:
+		case KEY_DNLIST:
+			if (((const struct strlist *)field)->n == 0)
+				break;
+			join_list(field, k->type == KEY_ATTRS ? ',' : ';',
+			    buf, sizeof(buf));
+			emit_pair(out, outlen, &off, k->name, buf);
+			break;
+		case KEY_UINT:
+			snprintf(buf, sizeof(buf), "%u",
+			    *(const unsigned *)field);
+			emit_pair(out, outlen, &off, k->name, buf);
+			break;
+		}
+	}
+	if (off >= outlen) {
+		snprintf(err, errlen, "canonical form longer than %zu bytes",
+		    outlen);
+		goto cleanup;
+	}
+	rc = 0;
+cleanup:
+	spec_free(&spec);
+	return rc;
+}
+
+/* ------------------------------------------------------- password file */
+
+/*
+ * Read the bind password: first line of a regular file (not a symlink)
+ * owned by us or root and closed to group and others, like a private key.
+ */
+static int
+read_password(const char *path, struct berval *cred, char *err,
+    size_t errlen)
+{
+	char buf[PASSWORD_MAX + 2];
+	struct stat st;
+	ssize_t n;
+	size_t len = 0;
+	int fd, rc = -1;
+
+	fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY);
+	if (fd < 0) {
+		snprintf(err, errlen, "bind-password-file %s: %s", path,
+		    errno == ELOOP ? "is a symbolic link (refused)" :
+		    strerror(errno));
+		return -1;
+	}
+	if (fstat(fd, &st) != 0) {
+		snprintf(err, errlen, "bind-password-file %s: %s", path,
+		    strerror(errno));
+		goto cleanup;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		snprintf(err, errlen, "bind-password-file %s: not a regular "
+		    "file", path);
+		goto cleanup;
+	}
+	if ((st.st_mode & (S_IRWXG | S_IRWXO)) != 0) {
+		snprintf(err, errlen, "bind-password-file %s: mode %04o lets "
+		    "group or others access it (chmod 600)", path,
+		    (unsigned)(st.st_mode & 07777));
+		goto cleanup;
+	}
+	if (st.st_uid != geteuid() && st.st_uid != 0) {
+		snprintf(err, errlen, "bind-password-file %s: owned by uid "
+		    "%lu, neither root nor us", path, (unsigned long)st.st_uid);
+		goto cleanup;
+	}
+	while (len < sizeof(buf) && (n = read(fd, buf + len,
+	    sizeof(buf) - len)) != 0) {
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			snprintf(err, errlen, "bind-password-file %s: %s",
+			    path, strerror(errno));
+			goto cleanup;
+		}
+		len += (size_t)n;
+	}
+	for (n = 0; (size_t)n < len && buf[n] != '\n'; n++)
+		;
+	len = (size_t)n;
+	if (len > 0 && buf[len - 1] == '\r')
+		len--;
+	if (len > PASSWORD_MAX) {
+		snprintf(err, errlen, "bind-password-file %s: password longer "
+		    "than %d bytes", path, PASSWORD_MAX);
+		goto cleanup;
+	}
+	/* An empty simple-bind password is an unauthenticated bind. */
+	if (len == 0) {
+		snprintf(err, errlen, "bind-password-file %s: empty password",
+		    path);
+		goto cleanup;
+	}
+	if ((cred->bv_val = malloc(len + 1)) == NULL) {
+		snprintf(err, errlen, "out of memory");
+		goto cleanup;
+	}
+	memcpy(cred->bv_val, buf, len);
+	cred->bv_val[len] = '\0';
+	cred->bv_len = len;
+	rc = 0;
+cleanup:
+	explicit_bzero(buf, sizeof(buf));
+	close(fd);
+	return rc;
+}
+
+/* ---------------------------------------------------------------- pool */
+
+struct ldap_slot {
+	LDAP *ld;		/* NULL until connected */
+	bool failed;		/* dropped after a failure */
+};
+
+struct ldap_source {
+	struct certsrc src;	/* src.impl points back here */
+	struct ldap_spec spec;
+	struct berval cred;	/* bind password, or empty */
+
+	pthread_mutex_t lock;	/* protects idle, nidle */
+	pthread_cond_t freed;	/* a slot came back */
+	struct ldap_slot *slots;
+	size_t *idle;		/* stack of free slot numbers */
+	size_t nidle;
+
+	atomic_ulong lookups, errors, timeouts, reconnects, referrals;
+};
+
+/* An operation run on a pooled connection; returns an LDAP result code. */
+typedef int (*ldap_op)(struct ldap_source *ls, LDAP *ld,
+    struct timeval *tv, void *arg, char *err, size_t errlen);
+
+static void
+deadline_after(struct timespec *deadline, unsigned secs)
+{
+	clock_gettime(CLOCK_MONOTONIC, deadline);
+	deadline->tv_sec += secs;
+}
+
+/* Budget left until deadline, in ms (negative when past). */
+static long
+remaining_ms(const struct timespec *deadline)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return (long)(deadline->tv_sec - now.tv_sec) * 1000 +
+	    (deadline->tv_nsec - now.tv_nsec) / 1000000;
+}
+
+/* Budget left as a timeval; -1 if none. */
+static int
+remaining_tv(const struct timespec *deadline, struct timeval *tv)
+{
+	long ms = remaining_ms(deadline);
+
+	if (ms <= 0)
+		return -1;
+	tv->tv_sec = ms / 1000;
+	tv->tv_usec = (ms % 1000) * 1000;
+	return 0;
+}
+
+/* Take a free slot, waiting until deadline at most. */
+static int
+pool_acquire(struct ldap_source *ls, const struct timespec *deadline,
+    size_t *slot)
+{
+	int rc = 0;
+
+	pthread_mutex_lock(&ls->lock);
+	while (ls->nidle == 0 && rc != ETIMEDOUT)
+		rc = pthread_cond_timedwait(&ls->freed, &ls->lock, deadline);
+	if (ls->nidle == 0) {
+		pthread_mutex_unlock(&ls->lock);
+		return -1;
+	}
+	/* LIFO: the most recently used, most likely connected slot. */
+	*slot = ls->idle[--ls->nidle];
+	pthread_mutex_unlock(&ls->lock);
+	return 0;
+}
+
+static void
+pool_release(struct ldap_source *ls, size_t slot)
+{
+	pthread_mutex_lock(&ls->lock);
+	ls->idle[ls->nidle++] = slot;
+	pthread_cond_signal(&ls->freed);
+	pthread_mutex_unlock(&ls->lock);
+}
+
+/* Errors that mean "this connection is unusable": drop it and retry. */
+static bool
+connection_error(int rc)
+{
+	return rc == LDAP_SERVER_DOWN || rc == LDAP_CONNECT_ERROR ||
+	    rc == LDAP_TIMEOUT || rc == LDAP_UNAVAILABLE;
+}
+
+/* "what: libldap's error string (server's diagnostic message)" */
+static void
+ldap_reason(LDAP *ld, int rc, const char *what, char *err, size_t errlen)
+{
+	char *diag = NULL;
+
+	if (ld != NULL)
+		ldap_get_option(ld, LDAP_OPT_DIAGNOSTIC_MESSAGE, &diag);
+	if (diag != NULL && diag[0] != '\0')
+		snprintf(err, errlen, "%s: %s (%s)", what, ldap_err2string(rc),
+		    diag);
+	else
+		snprintf(err, errlen, "%s: %s", what, ldap_err2string(rc));
+	ldap_memfree(diag);
+}
+
+static void
+slot_drop(struct ldap_source *ls, struct ldap_slot *s)
+{
+	(void)ls;
+	if (s->ld != NULL) {
+		ldap_unbind_ext(s->ld, NULL, NULL);
+		s->ld = NULL;
+	}
+	s->failed = true;
+}
+
+static int
+set_handle_options(LDAP *ld, const struct timeval *tv)
+{
+	int v3 = LDAP_VERSION3;
+
+	if (ldap_set_option(ld, LDAP_OPT_PROTOCOL_VERSION, &v3) != 0 ||
+	    ldap_set_option(ld, LDAP_OPT_REFERRALS, LDAP_OPT_OFF) != 0 ||
+	    ldap_set_option(ld, LDAP_OPT_RESTART, LDAP_OPT_ON) != 0 ||
+	    ldap_set_option(ld, LDAP_OPT_NETWORK_TIMEOUT, tv) != 0 ||
+	    ldap_set_option(ld, LDAP_OPT_TIMEOUT, tv) != 0)
+		return LDAP_OPERATIONS_ERROR;
+	return LDAP_SUCCESS;
+}
+
+/*
+ * Connect slot s if it has no connection: initialise, set options (the
+ * timeouts to what is left of the budget; libldap's defaults are
+ * infinite), connect, StartTLS, bind.  On failure the slot stays empty.
+ */
+static int
+slot_connect(struct ldap_source *ls, struct ldap_slot *s,
+    const struct timespec *deadline, char *err, size_t errlen)
+{
+	struct timeval tv;
+	LDAP *ld = NULL;
+	const char *what = "connect";
+	int rc;
+
+	if (s->ld != NULL)
+		return LDAP_SUCCESS;
+	if (remaining_tv(deadline, &tv) != 0) {
+		snprintf(err, errlen, "connect: timed out after %us",
+		    ls->spec.timeout);
+		return LDAP_TIMEOUT;
+	}
+	if ((rc = ldap_initialize(&ld, ls->spec.uri)) != LDAP_SUCCESS) {
+		ldap_reason(NULL, rc, "initialize", err, errlen);
+		return rc;
+	}
+	if ((rc = set_handle_options(ld, &tv)) != LDAP_SUCCESS) {
+		what = "set options";
+		goto fail;
+	}
+	if ((rc = ldap_connect(ld)) != LDAP_SUCCESS)
+		goto fail;
+	if (ls->spec.starttls && (rc = ldap_start_tls_s(ld, NULL, NULL)) !=
+	    LDAP_SUCCESS) {
+		what = "starttls";
+		goto fail;
+	}
+	if (ls->spec.bind_dn != NULL && (rc = ldap_sasl_bind_s(ld,
+	    ls->spec.bind_dn, LDAP_SASL_SIMPLE, &ls->cred, NULL, NULL,
+	    NULL)) != LDAP_SUCCESS) {
+		what = "bind";
+		goto fail;
+	}
+	s->ld = ld;
+	if (s->failed) {
+		atomic_fetch_add(&ls->reconnects, 1);
+		s->failed = false;
+		log_msg(LOG_LVL_INFO, "ldap=%s reconnected uri=%s",
+		    ls->spec.name, ls->spec.uri);
+	}
+	return LDAP_SUCCESS;
+fail:
+	ldap_reason(ld, rc, what, err, errlen);
+	if (rc == LDAP_INVALID_CREDENTIALS || rc == LDAP_INAPPROPRIATE_AUTH)
+		log_msg(LOG_LVL_ERROR, "ldap=%s bind-dn=\"%s\" bind failed: "
+		    "%s", ls->spec.name, ls->spec.bind_dn, err);
+	ldap_unbind_ext(ld, NULL, NULL);
+	s->failed = true;
+	return rc;
+}
+
+/*
+ * Run op on a pooled connection within the budget ending at deadline:
+ * connect lazily; on a connection failure drop the connection, and
+ * reconnect and retry once if at least RETRY_MIN_MS of budget is left.
+ * Returns LDAP_SUCCESS or the last LDAP error with a reason in err.
+ */
+static int
+run_op(struct ldap_source *ls, const struct timespec *deadline, ldap_op op,
+    void *arg, char *err, size_t errlen)
+{
+	struct timeval tv;
+	struct ldap_slot *s;
+	size_t slot;
+	int rc, attempt;
+
+	if (pool_acquire(ls, deadline, &slot) != 0) {
+		snprintf(err, errlen, "pool exhausted: no free connection "
+		    "within %us (pool=%u)", ls->spec.timeout, ls->spec.pool);
+		return LDAP_TIMEOUT;
+	}
+	s = &ls->slots[slot];
+	for (attempt = 0; ; attempt++) {
+		rc = slot_connect(ls, s, deadline, err, errlen);
+		if (rc == LDAP_SUCCESS) {
+			if (remaining_tv(deadline, &tv) != 0) {
+				snprintf(err, errlen, "timed out after %us",
+				    ls->spec.timeout);
+				rc = LDAP_TIMEOUT;
+				break;
+			}
+			rc = op(ls, s->ld, &tv, arg, err, errlen);
+			if (connection_error(rc))
+				slot_drop(ls, s);
+		}
+		if (!connection_error(rc) || attempt > 0 ||
+		    remaining_ms(deadline) < RETRY_MIN_MS)
+			break;
+		log_msg(LOG_LVL_NOTICE, "ldap=%s connection failed (%s); "
+		    "retrying on a new connection", ls->spec.name, err);
+	}
+	pool_release(ls, slot);
+	return rc;
+}
+
+/* Count a failed operation and log it. */
+static void
+note_failure(struct ldap_source *ls, int rc, const char *what,
+    const char *err)
+{
+	atomic_fetch_add(&ls->errors, 1);
+	if (rc == LDAP_TIMEOUT || rc == LDAP_TIMELIMIT_EXCEEDED)
+		atomic_fetch_add(&ls->timeouts, 1);
+	log_msg(LOG_LVL_WARNING, "ldap=%s %s status=error reason=\"%s\"",
+	    ls->spec.name, what, err);
+}
+
+static void
+note_referral(struct ldap_source *ls, const char *what, unsigned long n)
+{
+	atomic_fetch_add(&ls->referrals, n);
+	log_msg(LOG_LVL_NOTICE, "ldap=%s %s: %lu referral(s) not followed",
+	    ls->spec.name, what, n);
+}
+
+/* Log the OpenSSL error queue of this thread at debug, and empty it. */
+static const char *
+ssl_reason(char *buf, size_t buflen)
+{
+	unsigned long e = ERR_get_error();
+
+	if (e == 0)
+		snprintf(buf, buflen, "no detail");
+	else
+		ERR_error_string_n(e, buf, buflen);
+	ERR_clear_error();
+	return buf;
+}
+
+/* ------------------------------------------------------ certificates */
+
+struct lookup_op {
+	const char *address;
+	const char *filter;
+	struct cert_list found;	/* this look-up's candidates */
+	size_t entries;
+	bool capped;		/* CERT_LIST_MAX_PER_SOURCE reached */
+	bool oom;
+};
+
+static void
+add_candidate(struct ldap_source *ls, struct lookup_op *lo, X509 *cert,
+    STACK_OF(X509) *extra, const char *dn)
+{
+	if (lo->found.count >= CERT_LIST_MAX_PER_SOURCE) {
+		if (!lo->capped)
+			log_msg(LOG_LVL_NOTICE, "ldap=%s address=<%s> more "
+			    "than %d certificates; ignoring the rest",
+			    ls->spec.name, lo->address,
+			    CERT_LIST_MAX_PER_SOURCE);
+		lo->capped = true;
+		return;
+	}
+	if (cert_list_add(&lo->found, cert, extra, ls->src.name, dn) != 0)
+		lo->oom = true;
+}
+
+/*
+ * A PKCS#7 SignedData bundle: its end-entity certificates are the
+ * candidates, its CA certificates go along as extra chain material.
+ */
+static int
+take_bundle(struct ldap_source *ls, struct lookup_op *lo, PKCS7 *p7,
+    const char *dn)
+{
+	STACK_OF(X509) *certs, *cas = NULL;
+	int i, ee = 0, rc = -1;
+
+	if (!PKCS7_type_is_signed(p7) || p7->d.sign == NULL ||
+	    (certs = p7->d.sign->cert) == NULL)
+		return -1;
+	if ((cas = sk_X509_new_null()) == NULL) {
+		lo->oom = true;
+		goto cleanup;
+	}
+	for (i = 0; i < sk_X509_num(certs); i++) {
+		X509 *x = sk_X509_value(certs, i);
+
+		if (X509_check_ca(x) != 0 && sk_X509_push(cas, x) == 0) {
+			lo->oom = true;
+			goto cleanup;
+		}
+	}
+	for (i = 0; i < sk_X509_num(certs); i++) {
+		X509 *x = sk_X509_value(certs, i);
+
+		if (X509_check_ca(x) == 0) {
+			add_candidate(ls, lo, x, sk_X509_num(cas) > 0 ? cas :
+			    NULL, dn);
+			ee++;
+		}
+	}
+	rc = ee > 0 ? 0 : -1;
+cleanup:
+	sk_X509_free(cas);	/* references stay with p7 */
+	return rc;
+}
+
+/*
+ * One attribute value: DER X.509 certificate or PKCS#7 bundle, each
+ * taking the whole value.  Anything else is skipped with a notice.
+ */
+static void
+take_value(struct ldap_source *ls, struct lookup_op *lo,
+    const struct berval *bv, const char *attr, const char *dn)
+{
+	const unsigned char *p, *end;
+	char why[256];
+	X509 *x;
+	PKCS7 *p7;
+	const char *skip = NULL;
+
+	if (bv->bv_len == 0 || bv->bv_len > ls->spec.max_value_bytes) {
+		log_msg(LOG_LVL_NOTICE, "ldap=%s dn=\"%s\" attr=%s: skipped "
+		    "value of %lu bytes (limit %u)", ls->spec.name, dn, attr,
+		    (unsigned long)bv->bv_len, ls->spec.max_value_bytes);
+		return;
+	}
+	end = (const unsigned char *)bv->bv_val + bv->bv_len;
+	p = (const unsigned char *)bv->bv_val;
+	if ((x = d2i_X509(NULL, &p, (long)bv->bv_len)) != NULL && p == end) {
+		add_candidate(ls, lo, x, NULL, dn);
+		X509_free(x);
+		goto cleanup;
+	}
+	X509_free(x);
+	p = (const unsigned char *)bv->bv_val;
+	if ((p7 = d2i_PKCS7(NULL, &p, (long)bv->bv_len)) != NULL && p == end) {
+		if (take_bundle(ls, lo, p7, dn) != 0)
+			skip = "PKCS#7 value without end-entity certificates";
+	} else {
+		skip = "neither a DER certificate nor a PKCS#7 bundle";
+	}
+	PKCS7_free(p7);
+	if (skip != NULL)
+		log_msg(LOG_LVL_NOTICE, "ldap=%s dn=\"%s\" attr=%s: skipped "
+		    "value of %lu bytes: %s (%s)", ls->spec.name, dn, attr,
+		    (unsigned long)bv->bv_len, skip,
+		    ssl_reason(why, sizeof(why)));
+cleanup:
+	ERR_clear_error();
+}
+
+static void
+take_entry(struct ldap_source *ls, LDAP *ld, LDAPMessage *entry,
+    struct lookup_op *lo)
+{
+	struct berval **vals;
+	BerElement *ber = NULL;
+	char *dn, *attr;
+	size_t i;
+
+	if ((dn = ldap_get_dn(ld, entry)) == NULL) {
+		lo->oom = true;
+		return;
+	}
+	lo->entries++;
+	/* Every attribute returned is one we asked for (attrs=). */
+	for (attr = ldap_first_attribute(ld, entry, &ber); attr != NULL;
+	    attr = ldap_next_attribute(ld, entry, ber)) {
+		if ((vals = ldap_get_values_len(ld, entry, attr)) != NULL) {
+			for (i = 0; vals[i] != NULL; i++)
+				take_value(ls, lo, vals[i], attr, dn);
+			ldap_value_free_len(vals);
+		}
+		ldap_memfree(attr);
+	}
+	ber_free(ber, 0);
+	ldap_memfree(dn);
+}
+
+static int
+op_lookup(struct ldap_source *ls, LDAP *ld, struct timeval *tv, void *arg,
+    char *err, size_t errlen)
+{
+	struct lookup_op *lo = arg;
+	LDAPMessage *res = NULL, *msg;
+	unsigned long refs = 0;
+	int rc;
+
+	rc = ldap_search_ext_s(ld, ls->spec.base, LDAP_SCOPE_SUBTREE,
+	    lo->filter, ls->spec.attrs.v, 0, NULL, NULL, tv,
+	    (int)ls->spec.max_entries, &res);
+	if (rc == LDAP_REFERRAL) {
+		note_referral(ls, "search", 1);
+		rc = LDAP_SUCCESS;
+		goto cleanup;
+	}
+	if (rc != LDAP_SUCCESS && rc != LDAP_SIZELIMIT_EXCEEDED) {
+		ldap_reason(ld, rc, "search", err, errlen);
+		goto cleanup;
+	}
+	if (rc == LDAP_SIZELIMIT_EXCEEDED)
+		log_msg(LOG_LVL_NOTICE, "ldap=%s address=<%s> more than %u "
+		    "entries match; using the first ones", ls->spec.name,
+		    lo->address, ls->spec.max_entries);
+	for (msg = ldap_first_message(ld, res); msg != NULL;
+	    msg = ldap_next_message(ld, msg)) {
+		if (ldap_msgtype(msg) == LDAP_RES_SEARCH_ENTRY)
+			take_entry(ls, ld, msg, lo);
+		else if (ldap_msgtype(msg) == LDAP_RES_SEARCH_REFERENCE)
+			refs++;
+	}
+	if (refs > 0)
+		note_referral(ls, "search", refs);
+	rc = LDAP_SUCCESS;
+cleanup:
+	ldap_msgfree(res);
+	return rc;
+}
+
+static enum lookup_status
+ldap_lookup(struct certsrc *src, const char *address, struct cert_list *out,
+    char *err, size_t errlen)
+{
+	struct ldap_source *ls = src->impl;
+	struct lookup_op lo = { .address = address };
+	char filter[LDAP_FILTER_MAX];
+	struct timespec deadline;
+	enum lookup_status st = LOOKUP_ERROR;
+	int rc;
+
+	assert(address != NULL && out != NULL);
+	atomic_fetch_add(&ls->lookups, 1);
+	deadline_after(&deadline, ls->spec.timeout);
+	if (ldap_filter_expand(ls->spec.filter, address, strlen(address),
+	    filter, sizeof(filter)) != 0) {
+		snprintf(err, errlen, "filter for this address longer than "
+		    "%d bytes", LDAP_FILTER_MAX);
+		note_failure(ls, LDAP_FILTER_ERROR, "lookup", err);
+		goto cleanup;
+	}
+	lo.filter = filter;
+	rc = run_op(ls, &deadline, op_lookup, &lo, err, errlen);
+	if (rc == LDAP_SUCCESS && lo.oom) {
+		snprintf(err, errlen, "out of memory");
+		rc = LDAP_NO_MEMORY;
+	}
+	if (rc != LDAP_SUCCESS) {
+		note_failure(ls, rc, "lookup", err);
+		goto cleanup;
+	}
+	log_msg(LOG_LVL_DEBUG, "ldap=%s address=<%s> filter=%s entries=%zu "
+	    "candidates=%zu", ls->spec.name, address, filter, lo.entries,
+	    lo.found.count);
+	st = lo.found.count > 0 ? LOOKUP_FOUND : LOOKUP_NONE;
+	if (cert_list_move(out, &lo.found) != 0) {
+		snprintf(err, errlen, "out of memory");
+		note_failure(ls, LDAP_NO_MEMORY, "lookup", err);
+		st = LOOKUP_ERROR;
+	}
+cleanup:
+	cert_list_free(&lo.found);
+	return st;
+}
+
+/* ---------------------------------------------------------------- CRLs */
+
+struct crl_op {
+	STACK_OF(X509_CRL) *crls;	/* this fetch's CRLs */
+};
+
+static void
+take_crl_values(struct ldap_source *ls, LDAP *ld, LDAPMessage *entry,
+    const char *dn, struct crl_op *co)
+{
+	struct berval **vals;
+	const unsigned char *p;
+	char why[256];
+	X509_CRL *crl;
+	size_t i;
+
+	if ((vals = ldap_get_values_len(ld, entry, CRL_ATTR)) == NULL)
+		return;
+	for (i = 0; vals[i] != NULL; i++) {
+		p = (const unsigned char *)vals[i]->bv_val;
+		crl = NULL;
+		if (vals[i]->bv_len <= CRL_VALUE_MAX)
+			crl = d2i_X509_CRL(NULL, &p, (long)vals[i]->bv_len);
+		if (crl == NULL || p != (const unsigned char *)
+		    vals[i]->bv_val + vals[i]->bv_len) {
+			log_msg(LOG_LVL_NOTICE, "ldap=%s dn=\"%s\": skipped "
+			    "CRL value of %lu bytes (%s)", ls->spec.name, dn,
+			    (unsigned long)vals[i]->bv_len,
+			    ssl_reason(why, sizeof(why)));
+			X509_CRL_free(crl);
+		} else if (sk_X509_CRL_push(co->crls, crl) == 0) {
+			X509_CRL_free(crl);
+		}
+	}
+	ERR_clear_error();
+	ldap_value_free_len(vals);
+}
+
+static int
+op_crls(struct ldap_source *ls, LDAP *ld, struct timeval *tv, void *arg,
+    char *err, size_t errlen)
+{
+	char *attrs[] = { CRL_ATTR, NULL };
+	struct crl_op *co = arg;
+	LDAPMessage *res = NULL, *entry;
+	char what[300];
+	size_t i;
+	int rc = LDAP_SUCCESS;
+
+	/* A retry starts from scratch. */
+	while (sk_X509_CRL_num(co->crls) > 0)
+		X509_CRL_free(sk_X509_CRL_pop(co->crls));
+	for (i = 0; i < ls->spec.crl_dns.n; i++) {
+		const char *dn = ls->spec.crl_dns.v[i];
+
+		rc = ldap_search_ext_s(ld, dn, LDAP_SCOPE_BASE,
+		    "(objectClass=*)", attrs, 0, NULL, NULL, tv, 1, &res);
+		if (rc == LDAP_SUCCESS) {
+			entry = ldap_first_entry(ld, res);
+			if (entry != NULL)
+				take_crl_values(ls, ld, entry, dn, co);
+		} else if (rc == LDAP_NO_SUCH_OBJECT) {
+			log_msg(LOG_LVL_WARNING, "ldap=%s crl-dn=\"%s\" does "
+			    "not exist", ls->spec.name, dn);
+		} else if (rc == LDAP_REFERRAL) {
+			note_referral(ls, "crl", 1);
+		} else {
+			snprintf(what, sizeof(what), "crl search \"%s\"", dn);
+			ldap_reason(ld, rc, what, err, errlen);
+			break;
+		}
+		ldap_msgfree(res);
+		res = NULL;
+		rc = LDAP_SUCCESS;
+	}
+	ldap_msgfree(res);
+	return rc;
+}
+
+enum lookup_status
+certsrc_ldap_fetch_crls(struct certsrc *src, STACK_OF(X509_CRL) **out,
+    char *err, size_t errlen)
+{
+	struct ldap_source *ls = src->impl;
+	struct crl_op co = { NULL };
+	struct timespec deadline;
+	enum lookup_status st = LOOKUP_ERROR;
+	int rc;
+
+	assert(out != NULL);
+	if (ls->spec.crl_dns.n == 0)
+		return LOOKUP_NONE;
+	if ((co.crls = sk_X509_CRL_new_null()) == NULL) {
+		snprintf(err, errlen, "out of memory");
+		goto cleanup;
+	}
+	deadline_after(&deadline, ls->spec.timeout);
+	if ((rc = run_op(ls, &deadline, op_crls, &co, err, errlen)) !=
+	    LDAP_SUCCESS) {
+		note_failure(ls, rc, "crl", err);
+		goto cleanup;
+	}
+	if (*out == NULL && (*out = sk_X509_CRL_new_null()) == NULL) {
+		snprintf(err, errlen, "out of memory");
+		goto cleanup;
+	}
+	st = sk_X509_CRL_num(co.crls) > 0 ? LOOKUP_FOUND : LOOKUP_NONE;
+	while (sk_X509_CRL_num(co.crls) > 0) {
+		X509_CRL *crl = sk_X509_CRL_shift(co.crls);
+
+		if (sk_X509_CRL_push(*out, crl) == 0) {
+			X509_CRL_free(crl);
+			snprintf(err, errlen, "out of memory");
+			st = LOOKUP_ERROR;
+			goto cleanup;
+		}
+	}
+cleanup:
+	sk_X509_CRL_pop_free(co.crls, X509_CRL_free);
+	return st;
+}
+
+/* ------------------------------------------------------------- source */
+
+static void
+ldap_src_free(struct certsrc *src)
+{
+	struct ldap_source *ls;
+	size_t i;
+
+	if (src == NULL)
+		return;
+	ls = src->impl;
+	for (i = 0; ls->slots != NULL && i < ls->spec.pool; i++)
+		if (ls->slots[i].ld != NULL)
+			ldap_unbind_ext(ls->slots[i].ld, NULL, NULL);
+	free(ls->slots);
+	free(ls->idle);
+	if (ls->cred.bv_val != NULL) {
+		explicit_bzero(ls->cred.bv_val, ls->cred.bv_len);
+		free(ls->cred.bv_val);
+	}
+	pthread_cond_destroy(&ls->freed);
+	pthread_mutex_destroy(&ls->lock);
+	spec_free(&ls->spec);
+	free(ls);
+}
+
+static int
+init_sync(struct ldap_source *ls)
+{
+	pthread_condattr_t attr;
+	int rc;
+
+	if (pthread_condattr_init(&attr) != 0)
+		return -1;
+	/* Deadlines are CLOCK_MONOTONIC: immune to clock steps. */
+	rc = pthread_condattr_setclock(&attr, CLOCK_MONOTONIC) == 0 &&
+	    pthread_cond_init(&ls->freed, &attr) == 0 ? 0 : -1;
+	pthread_condattr_destroy(&attr);
+	if (rc == 0 && pthread_mutex_init(&ls->lock, NULL) != 0) {
+		pthread_cond_destroy(&ls->freed);
+		rc = -1;
+	}
+	return rc;
+}
+
+struct certsrc *
+certsrc_ldap_new(const char *text, char *err, size_t errlen)
+{
+	struct ldap_source *ls;
+	size_t i;
+	int v;
+
+	if ((ls = calloc(1, sizeof(*ls))) == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	if (spec_parse(text, &ls->spec, err, errlen) != 0) {
+		free(ls);
+		return NULL;
+	}
+	if (init_sync(ls) != 0) {
+		snprintf(err, errlen, "cannot initialise pool lock");
+		spec_free(&ls->spec);
+		free(ls);
+		return NULL;
+	}
+	ls->src.impl = ls;
+	ls->src.lookup = ldap_lookup;
+	ls->src.reload = NULL;	/* nothing local: a new config makes a new
+				 * source */
+	ls->src.free = ldap_src_free;
+	snprintf(ls->src.name, sizeof(ls->src.name), "ldap:%s",
+	    ls->spec.name);
+	if (ls->spec.password_file != NULL &&
+	    read_password(ls->spec.password_file, &ls->cred, err,
+	    errlen) != 0)
+		goto fail;
+	ls->slots = calloc(ls->spec.pool, sizeof(*ls->slots));
+	ls->idle = calloc(ls->spec.pool, sizeof(*ls->idle));
+	if (ls->slots == NULL || ls->idle == NULL) {
+		snprintf(err, errlen, "out of memory");
+		goto fail;
+	}
+	for (i = 0; i < ls->spec.pool; i++)
+		ls->idle[i] = ls->spec.pool - 1 - i;
+	ls->nidle = ls->spec.pool;
+	/*
+	 * libldap initialises its global options on first use; do it here,
+	 * single-threaded, rather than in racing look-ups.
+	 */
+	ldap_get_option(NULL, LDAP_OPT_PROTOCOL_VERSION, &v);
+	return &ls->src;
+fail:
+	ldap_src_free(&ls->src);
+	return NULL;
+}
+
+void
+certsrc_ldap_counters(struct certsrc *src, struct ldap_counters *out)
+{
+	struct ldap_source *ls;
+
+	assert(src != NULL && src->free == ldap_src_free);
+	ls = src->impl;
+	out->lookups = atomic_load(&ls->lookups);
+	out->errors = atomic_load(&ls->errors);
+	out->timeouts = atomic_load(&ls->timeouts);
+	out->reconnects = atomic_load(&ls->reconnects);
+	out->referrals = atomic_load(&ls->referrals);
+}
