@@ -67,32 +67,42 @@ open_source(const struct config *cfg, const char *word, char *err,
 	return NULL;
 }
 
+struct open_state {
+	struct certlookup *lk;
+	const struct config *cfg;
+	char *err;
+	size_t errlen;
+};
+
+static int
+open_source_word(const char *word, void *arg)
+{
+	struct open_state *os = arg;
+	struct certlookup *lk = os->lk;
+
+	if (lk->nsources == MAX_SOURCES) {
+		snprintf(os->err, os->errlen, "CertificateSources: more than "
+		    "%d sources", MAX_SOURCES);
+		return 1;
+	}
+	lk->sources[lk->nsources] = open_source(os->cfg, word, os->err,
+	    os->errlen);
+	if (lk->sources[lk->nsources] == NULL)
+		return 1;
+	lk->nsources++;
+	return 0;
+}
+
 static int
 open_sources(struct certlookup *lk, const struct config *cfg, char *err,
     size_t errlen)
 {
-	char *copy = strdup(cfg->cert_sources), *tok, *save = NULL;
-	int rc = 0;
+	struct open_state os = { lk, cfg, err, errlen };
+	int rc = config_each_word(cfg->cert_sources, open_source_word, &os);
 
-	if (copy == NULL) {
+	if (rc < 0)
 		snprintf(err, errlen, "out of memory");
-		return -1;
-	}
-	for (tok = strtok_r(copy, " \t,", &save); tok != NULL && rc == 0;
-	    tok = strtok_r(NULL, " \t,", &save)) {
-		if (lk->nsources == MAX_SOURCES) {
-			snprintf(err, errlen, "CertificateSources: more than "
-			    "%d sources", MAX_SOURCES);
-			rc = -1;
-		} else if ((lk->sources[lk->nsources] = open_source(cfg, tok,
-		    err, errlen)) == NULL) {
-			rc = -1;
-		} else {
-			lk->nsources++;
-		}
-	}
-	free(copy);
-	return rc;
+	return rc != 0 ? -1 : 0;
 }
 
 /* CRLs published in LDAP directories (crl-dn=) join the file CRLs. */

@@ -22,6 +22,7 @@
 #include <syslog.h>
 #include <unistd.h>
 
+#include "certsrc_ldap.h"
 #include "log.h"
 #include "netlist.h"
 
@@ -280,42 +281,58 @@ parse_duration(const char *s, uint64_t *out)
 	return 0;
 }
 
-/* "dir:/abs/path", "ldap:NAME" or "harvested", separated by spaces. */
-static int
-check_cert_sources(const char *value, char *err, size_t errlen)
+int
+config_each_word(const char *text, int (*fn)(const char *word, void *arg),
+    void *arg)
 {
-	char *copy = strdup(value), *tok, *save = NULL;
+	char *copy = strdup(text), *tok, *save = NULL;
 	int rc = 0;
 
-	if (copy == NULL) {
-		snprintf(err, errlen, "out of memory");
+	if (copy == NULL)
 		return -1;
-	}
 	for (tok = strtok_r(copy, " \t,", &save); tok != NULL && rc == 0;
-	    tok = strtok_r(NULL, " \t,", &save)) {
-		if (strncmp(tok, "dir:", 4) == 0 && tok[4] == '/')
-			continue;
-		if (strncmp(tok, "ldap:", 5) == 0 && tok[5] != '\0')
-			continue;
-		if (strcmp(tok, "harvested") == 0)
-			continue;
-		snprintf(err, errlen, "unknown source '%s' (want dir:/PATH, "
-		    "ldap:NAME or harvested)", tok);
-		rc = -1;
-	}
+	    tok = strtok_r(NULL, " \t,", &save))
+		rc = fn(tok, arg);
 	free(copy);
 	return rc;
 }
 
-/* TEMPORARY until certsrc_ldap's parser lands: name plus key=value. */
+struct word_check {
+	char *err;
+	size_t errlen;
+};
+
+static int
+check_source_word(const char *word, void *arg)
+{
+	struct word_check *wc = arg;
+
+	if ((strncmp(word, "dir:", 4) == 0 && word[4] == '/') ||
+	    (strncmp(word, "ldap:", 5) == 0 && word[5] != '\0') ||
+	    strcmp(word, "harvested") == 0)
+		return 0;
+	snprintf(wc->err, wc->errlen, "unknown source '%s' (want dir:/PATH, "
+	    "ldap:NAME or harvested)", word);
+	return 1;
+}
+
+/* "dir:/abs/path", "ldap:NAME" or "harvested", separated by spaces. */
+static int
+check_cert_sources(const char *value, char *err, size_t errlen)
+{
+	struct word_check wc = { err, errlen };
+	int rc = config_each_word(value, check_source_word, &wc);
+
+	if (rc < 0)
+		snprintf(err, errlen, "out of memory");
+	return rc != 0 ? -1 : 0;
+}
+
+/* The LDAP source owns its spec syntax; checked here for file:line. */
 static int
 check_ldap_spec(const char *value, char *err, size_t errlen)
 {
-	if (strstr(value, "uri=") == NULL || strstr(value, "base=") == NULL) {
-		snprintf(err, errlen, "needs uri= and base=");
-		return -1;
-	}
-	return 0;
+	return ldap_spec_check(value, err, errlen);
 }
 
 static int

@@ -104,6 +104,14 @@ void config_dump(const struct config *cfg, void (*emit)(const char *line,
 size_t config_list_count(char *const *list);
 void config_list_free(char **list);
 
+/*
+ * Call fn for every word of text (separated by spaces, tabs or commas)
+ * until it returns non-zero; returns that value, 0, or -1 when out of
+ * memory.
+ */
+int config_each_word(const char *text, int (*fn)(const char *word,
+    void *arg), void *arg);
+
 /* Names for enum values (for logs). */
 const char *config_mode_name(int mode);
 

@@ -32,6 +32,7 @@
 #include "config.h"
 #include "daemon.h"
 #include "log.h"
+#include "runtime.h"
 #include "version.h"
 
 #ifndef SYSCONFDIR
@@ -136,26 +137,6 @@ note_restart_only(const struct config *old, const struct config *new)
 		    "effect after a restart");
 }
 
-/*
- * Load and check a configuration and build what it describes.  Returns
- * the configuration (and *certs) or NULL with a reason.
- */
-static struct config *
-load_everything(const char *path, struct certlookup **certs, char *err,
-    size_t errlen)
-{
-	struct config *cfg = config_load(path, err, errlen);
-
-	if (cfg == NULL)
-		return NULL;
-	if (config_check_system(cfg, err, errlen) != 0 ||
-	    (*certs = certlookup_new(cfg, NULL, err, errlen)) == NULL) {
-		config_release(cfg);
-		return NULL;
-	}
-	return cfg;
-}
-
 static void
 log_certificates(struct certlookup *certs)
 {
@@ -173,7 +154,7 @@ reload_config(const char *path, bool foreground)
 	struct config *cfg;
 	char err[512];
 
-	cfg = load_everything(path, &certs, err, sizeof(err));
+	cfg = runtime_load(path, &certs, err, sizeof(err));
 	if (cfg == NULL) {
 		log_msg(LOG_LVL_ERROR, "reload failed, keeping the running "
 		    "configuration: %s", err);
@@ -412,7 +393,7 @@ main(int argc, char **argv)
 	if (parse_args(argc, argv, &opt) != 0)
 		return EX_USAGE;
 	log_setup("smime-milter", false, 0, true, LOG_LVL_WARNING);
-	cfg = load_everything(opt.config_path, &running_certs, err,
+	cfg = runtime_load(opt.config_path, &running_certs, err,
 	    sizeof(err));
 	if (cfg == NULL) {
 		fprintf(stderr, "smime-milter: %s\n", err);

@@ -8,9 +8,11 @@
 #include <string.h>
 #include <sysexits.h>
 
+#include "certlookup.h"
 #include "config.h"
 #include "ctl.h"
 #include "log.h"
+#include "runtime.h"
 #include "version.h"
 
 #ifndef SYSCONFDIR
@@ -56,26 +58,37 @@ ctl_load_config(const char *path)
 	return cfg;
 }
 
+/* "[-c FILE] [FILE]": the configuration file to use. */
+static int
+config_path_arg(int argc, char **argv, const char **path)
+{
+	int next = ctl_config_arg(argc, argv, path);
+
+	if (next < 0 || next < argc - 1)
+		return -1;
+	if (next == argc - 1)
+		*path = argv[next];
+	return 0;
+}
+
+/* The daemon's own start-up checks, certificate sources included. */
 static int
 cmd_config_check(int argc, char **argv)
 {
+	struct certlookup *certs;
 	struct config *cfg;
 	const char *path;
-	char err[512];
-	int next = ctl_config_arg(argc, argv, &path);
+	char err[512], desc[512];
 
-	if (next < 0 || next < argc - 1)
+	if (config_path_arg(argc, argv, &path) != 0)
 		return EX_USAGE;
-	if (next == argc - 1)
-		path = argv[next];
-	if ((cfg = ctl_load_config(path)) == NULL)
-		return EX_CONFIG;
-	if (config_check_system(cfg, err, sizeof(err)) != 0) {
-		fprintf(stderr, "smimectl: %s: %s\n", path, err);
-		config_release(cfg);
+	if ((cfg = runtime_load(path, &certs, err, sizeof(err))) == NULL) {
+		fprintf(stderr, "smimectl: %s\n", err);
 		return EX_CONFIG;
 	}
-	printf("%s: configuration OK\n", path);
+	certlookup_describe(certs, desc, sizeof(desc));
+	printf("%s: configuration OK (certificates: %s)\n", path, desc);
+	certlookup_free(certs);
 	config_release(cfg);
 	return 0;
 }
@@ -91,12 +104,9 @@ cmd_config_show(int argc, char **argv)
 {
 	struct config *cfg;
 	const char *path;
-	int next = ctl_config_arg(argc, argv, &path);
 
-	if (next < 0 || next < argc - 1)
+	if (config_path_arg(argc, argv, &path) != 0)
 		return EX_USAGE;
-	if (next == argc - 1)
-		path = argv[next];
 	if ((cfg = ctl_load_config(path)) == NULL)
 		return EX_CONFIG;
 	config_dump(cfg, print_line, stdout);

@@ -48,7 +48,7 @@ IT_MILTER_PID=""
 IT_MILTER_STATUS=""
 IT_SINK_PID=""
 IT_PF_STARTED=""
-IT_USED_PORTS=" "
+IT_USED_PORTS=""
 
 # ---------------------------------------------------------------- messages
 
@@ -101,19 +101,54 @@ _it_port_busy() {
     grep -q -- "$hex" /proc/net/tcp /proc/net/tcp6 2>/dev/null
 }
 
-# Print a free port.  Random in 20000-60000, but outside the kernel's
-# ephemeral range (ip_local_port_range, 32768-60999 on Debian), so that an
-# outgoing connection of a parallel test cannot grab it between our probe
-# and the daemon's bind().  Ports already handed out in this run are skipped.
+# A random number from the kernel.  Not $RANDOM: parallel test runs
+# started in the same instant get nearly identical $RANDOM sequences.
+_it_random() {
+    if [ -n "${SRANDOM:-}" ]; then
+        echo "$SRANDOM"
+    else
+        od -An -N4 -tu4 /dev/urandom | tr -d ' '
+    fi
+}
+
+# Reserve port $1 for this test run, so that parallel runs never pick the
+# same one: Postfix and smtp-sink bind with SO_REUSEPORT, so two of them on
+# one port would silently share the connections instead of failing.  The
+# reservation is a symlink named after the port pointing to our PID
+# (creation is atomic); one whose PID is dead is stale and taken over.
+IT_PORT_DIR=${TMPDIR:-/tmp}/smime-it-ports
+_it_reserve_port() {
+    local link=$IT_PORT_DIR/$1 owner
+    mkdir -p "$IT_PORT_DIR" && chmod 1777 "$IT_PORT_DIR" 2>/dev/null
+    ln -s "$$" "$link" 2>/dev/null && return 0
+    owner=$(readlink "$link") || return 1
+    kill -0 "$owner" 2>/dev/null && return 1
+    rm -f "$link"
+    ln -s "$$" "$link" 2>/dev/null
+}
+
+# Drop this run's port reservations.
+_it_release_ports() {
+    local p
+    for p in $IT_USED_PORTS; do
+        [ "$(readlink "$IT_PORT_DIR/$p" 2>/dev/null)" = "$$" ] &&
+            rm -f "$IT_PORT_DIR/$p"
+    done
+    return 0
+}
+
+# Print a free port and reserve it.  Random in 20000-60000, but outside the
+# kernel's ephemeral range (ip_local_port_range, 32768-60999 on Debian), so
+# that an outgoing connection cannot grab it between our probe and the
+# daemon's bind().
 it_free_port() {
     local lo=32768 hi=60999 p i
     read -r lo hi </proc/sys/net/ipv4/ip_local_port_range 2>/dev/null
     for i in $(seq 1 200); do
-        p=$((20000 + (RANDOM * 32768 + RANDOM) % 40001))
+        p=$((20000 + $(_it_random) % 40001))
         [ "$p" -ge "$lo" ] && [ "$p" -le "$hi" ] && continue
-        case $IT_USED_PORTS in *" $p "*) continue ;; esac
         _it_port_busy "$p" && continue
-        IT_USED_PORTS="$IT_USED_PORTS$p "
+        _it_reserve_port "$p" || continue
         echo "$p"
         return 0
     done
@@ -150,8 +185,8 @@ it_init() {
         IT_REINJECT_PORT=$(it_free_port) &&
         IT_SINK_PORT=$(it_free_port) &&
         IT_MILTER_PORT=$(it_free_port) || it_fail "no free ports"
-    # $(...) ran in subshells: record the ports in this shell too.
-    IT_USED_PORTS=" $IT_SMTP_PORT $IT_REINJECT_PORT $IT_SINK_PORT $IT_MILTER_PORT "
+    # it_free_port ran in subshells: note the ports for _it_release_ports.
+    IT_USED_PORTS="$IT_SMTP_PORT $IT_REINJECT_PORT $IT_SINK_PORT $IT_MILTER_PORT"
     it_log "tmp=$IT_TMP ports: smtp=$IT_SMTP_PORT reinject=$IT_REINJECT_PORT" \
         "sink=$IT_SINK_PORT milter=$IT_MILTER_PORT"
 }
@@ -203,6 +238,7 @@ _it_cleanup() {
     local rc=$?
     trap - EXIT INT TERM HUP
     _it_shutdown
+    _it_release_ports
     if [ -n "$IT_TMP" ] && [ -d "$IT_TMP" ]; then
         if [ "${KEEP_TMP:-0}" = 1 ]; then
             echo "$IT_NAME: kept $IT_TMP" >&2
