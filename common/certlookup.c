@@ -226,7 +226,9 @@ judge(struct certlookup *lk, const char *address, struct cert_list *found,
 		memcpy(to->items[to->count - 1].reason, c->reason,
 		    sizeof(c->reason));
 	}
-	qsort(usable.items, usable.count, sizeof(*usable.items), newer_first);
+	if (usable.count > 1)
+		qsort(usable.items, usable.count, sizeof(*usable.items),
+		    newer_first);
 	/* Keep only the newest unless every certificate is wanted. */
 	while (!lk->encrypt_to_all && usable.count > 1) {
 		struct cert_candidate *last = &usable.items[--usable.count];

@@ -68,6 +68,7 @@ struct strlist {
 struct ldap_spec {
 	char name[LDAP_SPEC_NAME_MAX + 1];
 	char *uri;		/* comma-separated list, as libldap takes it */
+	unsigned nuris;
 	char *base;
 	char *bind_dn;
 	char *password_file;
@@ -240,6 +241,7 @@ cleanup:
 	return rc;
 }
 
+/* Check a uri= value; returns the number of URIs, or -1. */
 static int
 check_uri_list(const char *value, char *err, size_t errlen)
 {
@@ -269,7 +271,7 @@ check_uri_list(const char *value, char *err, size_t errlen)
 		if (check_one_uri(one, err, errlen) != 0)
 			return -1;
 		if (comma == NULL)
-			return 0;
+			return (int)n;
 		p = comma + 1;
 	}
 }
@@ -413,11 +415,13 @@ set_key(struct ldap_spec *spec, const struct spec_key *k, const char *value,
 	void *field = (char *)spec + k->offset;
 	unsigned long long n;
 	char why[200];
+	int rc;
 
 	switch (k->type) {
 	case KEY_URI:
-		if (check_uri_list(value, err, errlen) != 0)
+		if ((rc = check_uri_list(value, err, errlen)) < 0)
 			return -1;
+		spec->nuris = (unsigned)rc;
 		return set_string(field, value, err, errlen);
 	case KEY_DN:
 		if (check_dn(k->name, value, strlen(value), err, errlen) != 0)
@@ -712,14 +716,15 @@ emit_pair(char *out, size_t outlen, size_t *off, const char *key,
 }
 
 static void
-join_list(const struct strlist *l, char sep, char *buf, size_t buflen)
+join_list(const struct strlist *l, const char *sep, char *buf,
+    size_t buflen)
 {
 	size_t i, off = 0;
 
 	buf[0] = '\0';
 	for (i = 0; i < l->n && off < buflen; i++) {
 		int n = snprintf(buf + off, buflen - off, "%s%s",
-		    i > 0 ? (char[]){ sep, '\0' } : "", l->v[i]);
+		    i > 0 ? sep : "", l->v[i]);
 
 		off += n > 0 ? (size_t)n : 0;
 	}
@@ -758,7 +763,7 @@ ldap_spec_canonical(const char *text, char *out, size_t outlen, char *err,
 		case KEY_DNLIST:
 			if (((const struct strlist *)field)->n == 0)
 				break;
-			join_list(field, k->type == KEY_ATTRS ? ',' : ';',
+			join_list(field, k->type == KEY_ATTRS ? "," : ";",
 			    buf, sizeof(buf));
 			emit_pair(out, outlen, &off, k->name, buf);
 			break;
@@ -985,15 +990,27 @@ slot_drop(struct ldap_source *ls, struct ldap_slot *s)
 	s->failed = true;
 }
 
+/*
+ * libldap tries the URIs of the list in turn, each with the full network
+ * timeout: give each an equal share of the budget, so that unreachable
+ * servers ahead in the list cannot use it all up.
+ */
 static int
-set_handle_options(LDAP *ld, const struct timeval *tv)
+set_handle_options(LDAP *ld, const struct timeval *tv, unsigned nuris)
 {
+	struct timeval net;
+	long ms = (tv->tv_sec * 1000 + tv->tv_usec / 1000) /
+	    (long)(nuris > 0 ? nuris : 1);
 	int v3 = LDAP_VERSION3;
 
+	if (ms < 1)
+		ms = 1;
+	net.tv_sec = ms / 1000;
+	net.tv_usec = (ms % 1000) * 1000;
 	if (ldap_set_option(ld, LDAP_OPT_PROTOCOL_VERSION, &v3) != 0 ||
 	    ldap_set_option(ld, LDAP_OPT_REFERRALS, LDAP_OPT_OFF) != 0 ||
 	    ldap_set_option(ld, LDAP_OPT_RESTART, LDAP_OPT_ON) != 0 ||
-	    ldap_set_option(ld, LDAP_OPT_NETWORK_TIMEOUT, tv) != 0 ||
+	    ldap_set_option(ld, LDAP_OPT_NETWORK_TIMEOUT, &net) != 0 ||
 	    ldap_set_option(ld, LDAP_OPT_TIMEOUT, tv) != 0)
 		return LDAP_OPERATIONS_ERROR;
 	return LDAP_SUCCESS;
@@ -1024,7 +1041,8 @@ slot_connect(struct ldap_source *ls, struct ldap_slot *s,
 		ldap_reason(NULL, rc, "initialize", err, errlen);
 		return rc;
 	}
-	if ((rc = set_handle_options(ld, &tv)) != LDAP_SUCCESS) {
+	if ((rc = set_handle_options(ld, &tv, ls->spec.nuris)) !=
+	    LDAP_SUCCESS) {
 		what = "set options";
 		goto fail;
 	}
@@ -1115,12 +1133,19 @@ note_failure(struct ldap_source *ls, int rc, const char *what,
 	    ls->spec.name, what, err);
 }
 
+/*
+ * A referral answer (the base itself is elsewhere) is worth a notice;
+ * search references next to real entries are routine in some
+ * directories (Active Directory's DomainDnsZones) and only debug.
+ */
 static void
-note_referral(struct ldap_source *ls, const char *what, unsigned long n)
+note_referral(struct ldap_source *ls, const char *what, unsigned long n,
+    bool answer)
 {
 	atomic_fetch_add(&ls->referrals, n);
-	log_msg(LOG_LVL_NOTICE, "ldap=%s %s: %lu referral(s) not followed",
-	    ls->spec.name, what, n);
+	log_msg(answer ? LOG_LVL_NOTICE : LOG_LVL_DEBUG, "ldap=%s %s: %lu "
+	    "%s not followed", ls->spec.name, what, n, answer ?
+	    "referral" : "search reference(s)");
 }
 
 /* Log the OpenSSL error queue of this thread at debug, and empty it. */
@@ -1292,7 +1317,7 @@ op_lookup(struct ldap_source *ls, LDAP *ld, struct timeval *tv, void *arg,
 	    lo->filter, ls->spec.attrs.v, 0, NULL, NULL, tv,
 	    (int)ls->spec.max_entries, &res);
 	if (rc == LDAP_REFERRAL) {
-		note_referral(ls, "search", 1);
+		note_referral(ls, "search", 1, true);
 		rc = LDAP_SUCCESS;
 		goto cleanup;
 	}
@@ -1312,7 +1337,7 @@ op_lookup(struct ldap_source *ls, LDAP *ld, struct timeval *tv, void *arg,
 			refs++;
 	}
 	if (refs > 0)
-		note_referral(ls, "search", refs);
+		note_referral(ls, "search", refs, false);
 	rc = LDAP_SUCCESS;
 cleanup:
 	ldap_msgfree(res);
@@ -1429,7 +1454,7 @@ op_crls(struct ldap_source *ls, LDAP *ld, struct timeval *tv, void *arg,
 			log_msg(LOG_LVL_WARNING, "ldap=%s crl-dn=\"%s\" does "
 			    "not exist", ls->spec.name, dn);
 		} else if (rc == LDAP_REFERRAL) {
-			note_referral(ls, "crl", 1);
+			note_referral(ls, "crl", 1, true);
 		} else {
 			snprintf(what, sizeof(what), "crl search \"%s\"", dn);
 			ldap_reason(ld, rc, what, err, errlen);

@@ -1,16 +1,43 @@
 # shellcheck shell=bash
 # tests/integration/lib.sh -- end-to-end harness: Postfix -> smime-milter -> smtp-sink
 #
-# Source this file from a test script (do not execute it), then:
+# Source this file from a test script (do not execute it).  Typical use:
 #
-#   it_init                      temp dir + free ports, installs the EXIT trap
-#   it_start_milter [LINE...]    smime-milter; LINEs are appended to its config
-#   it_start_sink                smtp-sink, one dump file per delivered message
-#   it_start_postfix [P=V...]    private Postfix; P=V are extra main.cf settings
-#   it_send N [SIZE]             N generated messages via smtp-source
-#   it_smtp_send FROM RCPTS FILE...  our own SMTP client, exact message bytes
-#   it_wait_delivered N [SECS]   wait for N messages in the sink
-#   it_pass MSG / it_fail MSG    verdict; it_fail also dumps the log tails
+#   . "$(dirname "$0")/lib.sh"
+#   it_init; it_start_sink; it_start_milter; it_start_postfix
+#   it_smtp_send from@example.org "to@example.net" msg.eml || it_fail "send"
+#   it_wait_delivered 1 || it_fail "not delivered"
+#   ... inspect $(it_sink_files), $IT_MILTER_LOG, $IT_PF_LOG ...
+#   it_pass
+#
+# Set-up and tear-down
+#   it_init                    temp dir, four free ports, EXIT/INT/TERM traps
+#   it_start_sink              smtp-sink on IT_SINK_PORT, a file per message
+#   it_start_milter [LINE...]  smime-milter; config LINEs override defaults
+#   it_stop_milter             SIGTERM it, exit status -> IT_MILTER_STATUS
+#   it_milter_alive            it_fail unless the milter still runs
+#   it_start_postfix [P=V...]  private Postfix (smtpd on IT_SMTP_PORT with the
+#                              milter, IT_REINJECT_PORT without); extra main.cf
+#   it_postconf P=V...         change main.cf (then it_postfix_reload)
+#   it_postfix_reload          postfix reload
+#   it_stop_postfix            stop master(8) and all its children
+#   it_pass [MSG] / it_fail MSG  verdict and exit; it_fail dumps log tails
+# Ports
+#   it_free_port               print a free, reserved port
+#   it_alloc_port VAR          VAR=free reserved port (e.g. for slapd)
+#   it_wait_port PORT [SECS [PID]]  wait for a listener
+# Sending
+#   it_smtp_send FROM "RCPT..." FILE...  own SMTP client, exact bytes; prints
+#                              "QUEUEID FILE" per accepted message
+#   it_send N [SIZE [SESSIONS]]  N generated messages via smtp-source
+# Delivered mail and logs
+#   it_wait_delivered N [SECS] wait for N complete messages in the sink
+#   it_sink_files / it_sink_count       dump files, oldest first / number
+#   it_sink_message FILE / it_sink_body FILE / it_sink_envelope FILE
+#   it_sink_delivered_count    queue ids Postfix logged as sent to the sink
+#   it_postfix_queue_ids       queue ids the milter smtpd assigned, log order
+#   it_postfix_pid / it_postqueue       master pid / postqueue -p
+#   it_dump_logs / it_log MSG  log tails / progress line (IT_VERBOSE=1)
 #
 # Everything listens on 127.0.0.1 only and lives in one temp dir ($IT_TMP).
 # Every process is stopped by PID when the test exits (normally, on failure
@@ -25,9 +52,14 @@
 #   IT_PF_DIR           Postfix config_directory   IT_PF_LOG  Postfix log file
 #   IT_PF_QUEUE         Postfix queue_directory
 #   IT_MILTER_LOG       milter stderr     IT_SINK_DIR  sink dump files
+#   IT_CERT_DIR         the milter's certificate directory (dir: source)
 #
-# Environment overrides: SMIME_MILTER (milter binary), KEEP_TMP=1,
-# IT_SINK_USER (user smtp-sink drops to, default nobody), IT_VERBOSE=1.
+# Environment: SMIME_MILTER (milter binary, default $TOP/build/smime-milter),
+# KEEP_TMP=1 (keep the temp dir), IT_VERBOSE=1 (progress on stderr),
+# IT_SINK_USER (user smtp-sink drops to, default nobody), IT_LOG_TAIL
+# (lines per log on failure, default 40), IT_SMTP_TIMEOUT (per SMTP reply,
+# default 20 s).  Needs bash >= 4.3, coreutils, Postfix's smtp-sink; no
+# python, no ps.
 
 IT_LIB_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 TOP=${TOP:-$(cd "$IT_LIB_DIR/../.." && pwd)}
@@ -46,6 +78,7 @@ export LC_ALL=C
 IT_TMP=""
 IT_MILTER_PID=""
 IT_MILTER_STATUS=""
+IT_MILTER_EXTRA=()
 IT_SINK_PID=""
 IT_PF_STARTED=""
 IT_USED_PORTS=""
@@ -77,7 +110,8 @@ it_fail() {
 it_dump_logs() {
     local f
     [ -n "$IT_TMP" ] || return 0
-    for f in "$IT_PF_LOG" "$IT_MILTER_LOG" "$IT_TMP/sink.log"; do
+    for f in "$IT_TMP/postfix-start.log" "$IT_PF_LOG" "$IT_MILTER_LOG" \
+            "$IT_TMP/sink.log" "$IT_TMP/smtp-source.log"; do
         [ -s "$f" ] || continue
         echo "----- tail ${f#"$IT_TMP"/} -----"
         tail -n "${IT_LOG_TAIL:-40}" "$f"
@@ -142,9 +176,9 @@ _it_release_ports() {
 # that an outgoing connection cannot grab it between our probe and the
 # daemon's bind().
 it_free_port() {
-    local lo=32768 hi=60999 p i
+    local lo=32768 hi=60999 p
     read -r lo hi </proc/sys/net/ipv4/ip_local_port_range 2>/dev/null
-    for i in $(seq 1 200); do
+    for _ in $(seq 1 200); do
         p=$((20000 + $(_it_random) % 40001))
         [ "$p" -ge "$lo" ] && [ "$p" -le "$hi" ] && continue
         _it_port_busy "$p" && continue
@@ -156,11 +190,22 @@ it_free_port() {
     return 1
 }
 
-# Wait until something accepts connections on 127.0.0.1:PORT.
+# it_alloc_port VAR: set VAR to a free, reserved port (released at exit).
+# For extra listeners of a test, e.g. slapd.
+it_alloc_port() {
+    local p
+    p=$(it_free_port) || it_fail "no free port"
+    IT_USED_PORTS="$IT_USED_PORTS $p"
+    printf -v "$1" '%s' "$p"
+}
+
+# it_wait_port PORT [SECS [PID]]: wait until something accepts connections
+# on 127.0.0.1:PORT; give up early if process PID exits.
 it_wait_port() {
-    local port=$1 secs=${2:-10} i
-    for i in $(seq 1 $((secs * 10))); do
+    local port=$1 secs=${2:-10} pid=${3:-}
+    for _ in $(seq 1 $((secs * 10))); do
         (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && return 0
+        [ -n "$pid" ] && ! kill -0 "$pid" 2>/dev/null && return 1
         sleep 0.1
     done
     return 1
@@ -181,12 +226,11 @@ it_init() {
     IT_PF_LOG=$IT_TMP/postfix.log
     IT_MILTER_LOG=$IT_TMP/milter.log
     IT_SINK_DIR=$IT_TMP/sink
-    IT_SMTP_PORT=$(it_free_port) &&
-        IT_REINJECT_PORT=$(it_free_port) &&
-        IT_SINK_PORT=$(it_free_port) &&
-        IT_MILTER_PORT=$(it_free_port) || it_fail "no free ports"
-    # it_free_port ran in subshells: note the ports for _it_release_ports.
-    IT_USED_PORTS="$IT_SMTP_PORT $IT_REINJECT_PORT $IT_SINK_PORT $IT_MILTER_PORT"
+    IT_CERT_DIR=$IT_TMP/certs
+    it_alloc_port IT_SMTP_PORT
+    it_alloc_port IT_REINJECT_PORT
+    it_alloc_port IT_SINK_PORT
+    it_alloc_port IT_MILTER_PORT
     it_log "tmp=$IT_TMP ports: smtp=$IT_SMTP_PORT reinject=$IT_REINJECT_PORT" \
         "sink=$IT_SINK_PORT milter=$IT_MILTER_PORT"
 }
@@ -200,8 +244,8 @@ _it_signal() { [ -n "$1" ] && kill "$1" 2>/dev/null; return 0; }
 # so kill -0 fails as soon as the process is gone; "wait" then still
 # returns its status.)
 _it_reap() {
-    local pid=$1 secs=$2 i
-    for i in $(seq 1 $((secs * 10))); do
+    local pid=$1 secs=$2
+    for _ in $(seq 1 $((secs * 10))); do
         kill -0 "$pid" 2>/dev/null || break
         sleep 0.1
     done
@@ -230,7 +274,6 @@ _it_shutdown() {
     fi
     # Anything else the test put in the background (e.g. SMTP clients).
     for pid in $(jobs -p); do kill "$pid" 2>/dev/null; done
-    it_log "all stopped"
 }
 
 # EXIT trap: stop everything, remove the temp dir, keep the exit status.
@@ -239,6 +282,7 @@ _it_cleanup() {
     trap - EXIT INT TERM HUP
     _it_shutdown
     _it_release_ports
+    it_log "all stopped"
     if [ -n "$IT_TMP" ] && [ -d "$IT_TMP" ]; then
         if [ "${KEEP_TMP:-0}" = 1 ]; then
             echo "$IT_NAME: kept $IT_TMP" >&2
@@ -251,24 +295,39 @@ _it_cleanup() {
 
 # ---------------------------------------------------------------- milter
 
+# Print "KEY VALUE" unless one of the extra config lines sets KEY (keys are
+# case-insensitive; the milter refuses an option given twice).
+_it_milter_default() {
+    local key=$1 value=$2 line
+    for line in "${IT_MILTER_EXTRA[@]}"; do
+        read -r line _ <<<"$line"
+        [ "${line,,}" = "${key,,}" ] && return 0
+    done
+    echo "$key $value"
+}
+
 # it_start_milter [CONFIG-LINE...]: write $IT_TMP/milter.conf and start the
-# milter in the foreground mode, stderr to $IT_MILTER_LOG.
+# milter in the foreground mode, stderr to $IT_MILTER_LOG.  Defaults keep
+# everything in $IT_TMP (certificate store: $IT_CERT_DIR, empty); a LINE
+# with the same key replaces a default.
 it_start_milter() {
     local line
     [ -x "$SMIME_MILTER" ] || it_fail "milter binary $SMIME_MILTER missing (run make)"
-    mkdir -p "$IT_TMP/spool"
+    IT_MILTER_EXTRA=("$@")
+    mkdir -p "$IT_TMP/spool" "$IT_CERT_DIR"
     {
-        echo "Socket inet:$IT_MILTER_PORT@127.0.0.1"
-        echo "Syslog no"
-        echo "PidFile $IT_TMP/milter.pid"
-        echo "SpoolDir $IT_TMP/spool"
-        echo "LogLevel debug"
+        _it_milter_default Socket "inet:$IT_MILTER_PORT@127.0.0.1"
+        _it_milter_default Syslog no
+        _it_milter_default PidFile "$IT_TMP/milter.pid"
+        _it_milter_default SpoolDir "$IT_TMP/spool"
+        _it_milter_default LogLevel debug
+        _it_milter_default CertificateSources "dir:$IT_CERT_DIR"
         for line in "$@"; do echo "$line"; done
     } >"$IT_TMP/milter.conf"
     "$SMIME_MILTER" -f -c "$IT_TMP/milter.conf" 2>>"$IT_MILTER_LOG" &
     IT_MILTER_PID=$!
-    it_wait_port "$IT_MILTER_PORT" 10 || it_fail "milter does not listen on $IT_MILTER_PORT"
-    kill -0 "$IT_MILTER_PID" 2>/dev/null || it_fail "milter exited at startup"
+    it_wait_port "$IT_MILTER_PORT" 10 "$IT_MILTER_PID" ||
+        it_fail "milter does not listen on $IT_MILTER_PORT"
     it_log "milter pid $IT_MILTER_PID"
 }
 
@@ -289,8 +348,9 @@ it_stop_milter() {
 
 # Fail unless the milter is still running.
 it_milter_alive() {
-    [ -n "$IT_MILTER_PID" ] && kill -0 "$IT_MILTER_PID" 2>/dev/null ||
+    if [ -z "$IT_MILTER_PID" ] || ! kill -0 "$IT_MILTER_PID" 2>/dev/null; then
         it_fail "milter is not running (died during the test?)"
+    fi
 }
 
 # ---------------------------------------------------------------- sink
@@ -304,7 +364,7 @@ it_start_sink() {
     "$IT_SMTP_SINK" -4 -u "$IT_SINK_USER" -d "$IT_SINK_DIR/msg." \
         "127.0.0.1:$IT_SINK_PORT" 128 >>"$IT_TMP/sink.log" 2>&1 &
     IT_SINK_PID=$!
-    it_wait_port "$IT_SINK_PORT" 10 || it_fail "smtp-sink does not listen on $IT_SINK_PORT"
+    it_wait_port "$IT_SINK_PORT" 10 "$IT_SINK_PID" || it_fail "smtp-sink does not listen on $IT_SINK_PORT"
     it_log "smtp-sink pid $IT_SINK_PID"
 }
 
@@ -334,20 +394,25 @@ it_sink_envelope() {
     sed -n 's/^X-Mail-Args: /MAIL /p; s/^X-Rcpt-Args: /RCPT /p' "$1"
 }
 
-# it_wait_delivered N [SECS]: wait until N messages sit in the sink.  A dump
-# file exists as soon as the DATA phase begins, so also wait until Postfix
-# has logged N deliveries to the sink (status=sent comes after smtp-sink's
-# reply to ".", i.e. after the file is complete).
+# Number of distinct queue ids Postfix has logged as delivered to the sink.
+it_sink_delivered_count() {
+    sed -n "s/.* \([0-9A-F]\{6,\}\): to=.* relay=127\.0\.0\.1\[127\.0\.0\.1\]:$IT_SINK_PORT,.* status=sent .*/\1/p" \
+        "$IT_PF_LOG" 2>/dev/null | sort -u | grep -c .
+}
+
+# it_wait_delivered N [SECS]: wait until N messages sit in the sink.
+# smtp-sink creates a dump file at MAIL FROM already, so also wait until
+# Postfix has logged N queue ids as sent to the sink: its status=sent comes
+# after smtp-sink's reply to ".", i.e. after the file is complete.
 it_wait_delivered() {
-    local n=$1 secs=${2:-30} i files sent
-    for i in $(seq 1 $((secs * 10))); do
+    local n=$1 secs=${2:-30} files=0 sent=0
+    for _ in $(seq 1 $((secs * 10))); do
         files=$(it_sink_count)
-        sent=$(grep -c " relay=127.0.0.1\[127.0.0.1\]:$IT_SINK_PORT,.* status=sent " \
-            "$IT_PF_LOG" 2>/dev/null)
-        [ "$files" -ge "$n" ] && [ "${sent:-0}" -ge "$n" ] && return 0
+        sent=$(it_sink_delivered_count)
+        [ "$files" -ge "$n" ] && [ "$sent" -ge "$n" ] && return 0
         sleep 0.1
     done
-    echo "it_wait_delivered: $files of $n messages after ${secs}s" >&2
+    echo "it_wait_delivered: $files files, $sent sent of $n after ${secs}s" >&2
     return 1
 }
 
@@ -510,11 +575,12 @@ it_start_postfix() {
         it_fail "main.cf: $(grep 'postconf: ' "$IT_TMP/postconf.err")"
     # "postfix start" creates the queue tree (post-install create-missing),
     # checks it, and returns once master(8) has initialized ("master -w").
+    # IT_PF_STARTED first: an interrupt during the start must stop it too.
+    IT_PF_STARTED=1
     if ! "$IT_POSTFIX" -c "$IT_PF_DIR" start >"$IT_TMP/postfix-start.log" 2>&1; then
         cat "$IT_TMP/postfix-start.log" >&2
         it_fail "postfix start failed"
     fi
-    IT_PF_STARTED=1
     it_wait_port "$IT_SMTP_PORT" 10 || it_fail "postfix smtpd does not listen on $IT_SMTP_PORT"
     it_log "postfix master pid $(it_postfix_pid)"
 }
@@ -546,13 +612,13 @@ _it_pgrp_alive() {
 # failed half-way) fall back to "postfix stop".
 it_stop_postfix() {
     [ -n "$IT_PF_STARTED" ] || return 0
-    local pid i
+    local pid
     pid=$(it_postfix_pid)
     if [ -z "$pid" ] || ! kill "$pid" 2>/dev/null; then
         "$IT_POSTFIX" -c "$IT_PF_DIR" stop >>"$IT_TMP/postfix-start.log" 2>&1
     fi
     if [ -n "$pid" ]; then
-        for i in $(seq 1 50); do
+        for _ in $(seq 1 50); do
             _it_pgrp_alive "$pid" || break
             sleep 0.1
         done
@@ -562,7 +628,8 @@ it_stop_postfix() {
     it_log "postfix stopped"
 }
 
-# Queue ids Postfix's smtpd assigned, in log order, one per line.
+# Queue ids the milter-enabled smtpd assigned, in log order, one per line
+# (the reinjection smtpd logs as postfix-it/reinject/smtpd).
 it_postfix_queue_ids() {
     sed -n 's/.* postfix-it\/smtpd\[[0-9]*\]: \([0-9A-F]\{6,\}\): client=.*/\1/p' "$IT_PF_LOG"
 }
@@ -606,7 +673,8 @@ _it_smtp_cmd() {
 # starting with "." get a second dot (RFC 5321 4.5.2), a missing final
 # newline is added.  Bytes are otherwise passed through untouched.
 _it_smtp_data() {
-    sed -e 's/\r$//' -e 's/^\./../' -e 's/$/\r/' "$1"
+    { cat "$1"; [ -n "$(tail -c 1 "$1")" ] && echo; } |
+        sed -e 's/\r$//' -e 's/^\./../' -e 's/$/\r/'
 }
 
 # it_smtp_send FROM "RCPT..." FILE...  [env: IT_PORT, IT_EHLO]

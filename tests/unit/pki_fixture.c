@@ -43,7 +43,9 @@ pki_dir(void)
 	if (dir[0] != '\0')
 		return dir;
 	if (env != NULL && *env != '\0') {
-		snprintf(dir, sizeof(dir), "%s", env);
+		/* Configuration paths must be absolute. */
+		if (realpath(env, dir) == NULL)
+			return NULL;
 		return dir;
 	}
 	if (find_top(top, sizeof(top)) != 0)
