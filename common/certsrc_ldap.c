@@ -67,7 +67,7 @@ struct strlist {
 
 struct ldap_spec {
 	char name[LDAP_SPEC_NAME_MAX + 1];
-	char *uri;		/* comma-separated list, as libldap takes it */
+	char *uri;		/* comma-separated list (libldap's form) */
 	unsigned nuris;
 	char *base;
 	char *bind_dn;

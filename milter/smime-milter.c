@@ -287,8 +287,9 @@ open_milter_socket(const struct config *cfg, char *err, size_t errlen)
 	}
 	/* Remove a stale unix socket left by a crash before binding. */
 	if (smfi_opensocket(true) == MI_FAILURE) {
-		snprintf(err, errlen, "cannot open socket %s: %s",
-		    cfg->socket.text, strerror(errno));
+		snprintf(err, errlen, "cannot open socket %s (in use, or "
+		    "a file that is not a socket is in the way)",
+		    cfg->socket.text);
 		return -1;
 	}
 	return 0;

@@ -32,7 +32,7 @@ static const struct {
 	{ "a\0b", 3, "a\\00b" },
 	{ "*)(mail=*", 9, "\\2a\\29\\28mail=\\2a" },
 	{ "x)(|(objectClass=*", 18, "x\\29\\28|\\28objectClass=\\2a" },
-	{ "a\\2ab", 5, "a\\5c2ab" },	/* an escape in the input stays text */
+	{ "a\\2ab", 5, "a\\5c2ab" },	/* an escape in input stays text */
 	{ "tab\there", 8, "tab\\09here" },
 	{ "nl\n", 3, "nl\\0a" },
 	{ "del\x7f", 4, "del\\7f" },
