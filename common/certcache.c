@@ -59,25 +59,6 @@ cache_now(const struct certcache *cache)
 	return cache->now != NULL ? cache->now() : time(NULL);
 }
 
-int
-cert_list_copy(struct cert_list *to, const struct cert_list *from)
-{
-	size_t i;
-
-	for (i = 0; i < from->count; i++) {
-		const struct cert_candidate *c = &from->items[i];
-		struct cert_candidate *n;
-
-		if (cert_list_add(to, c->cert, c->extra, c->source,
-		    c->origin) != 0)
-			return -1;
-		n = &to->items[to->count - 1];
-		n->verdict = c->verdict;
-		memcpy(n->reason, c->reason, sizeof(n->reason));
-	}
-	return 0;
-}
-
 struct certcache *
 certcache_new(const struct certcache_opts *opts)
 {

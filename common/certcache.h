@@ -59,7 +59,4 @@ void certcache_counters(struct certcache *cache,
 /* Which shard address falls into (tests of per-shard LRU order). */
 size_t certcache_shard_of(const char *address);
 
-/* Copy every candidate of from (new references, verdicts kept) to to. */
-int cert_list_copy(struct cert_list *to, const struct cert_list *from);
-
 #endif

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 static const char *const verdict_names[] = {
 	[CERT_UNCHECKED] = "unchecked",
@@ -29,6 +30,68 @@ cert_verdict_name(enum cert_verdict v)
 	if ((size_t)v >= sizeof(verdict_names) / sizeof(verdict_names[0]))
 		return "?";
 	return verdict_names[v];
+}
+
+static const struct {
+	const char *name;
+	unsigned bit;
+} cap_names[] = {
+	{ "aes256-gcm", CAP_AES256_GCM },
+	{ "aes128-gcm", CAP_AES128_GCM },
+	{ "aes256-cbc", CAP_AES256_CBC },
+	{ "aes128-cbc", CAP_AES128_CBC },
+};
+
+#define NCAPS (sizeof(cap_names) / sizeof(cap_names[0]))
+
+int
+smime_caps_parse(const char *text, struct smime_caps *caps, char *err,
+    size_t errlen)
+{
+	char word[32];
+	size_t i, len;
+
+	memset(caps, 0, sizeof(*caps));
+	while (*text != '\0' && *text != '#') {
+		len = strcspn(text, " \t,\r\n#");
+		if (len == 0) {
+			text++;
+			continue;
+		}
+		snprintf(word, sizeof(word), "%.*s", (int)(len < 31 ? len : 31),
+		    text);
+		for (i = 0; i < NCAPS; i++)
+			if (strcasecmp(word, cap_names[i].name) == 0)
+				break;
+		if (i == NCAPS) {
+			snprintf(err, errlen, "unknown algorithm '%s' (want "
+			    "aes256-gcm, aes128-gcm, aes256-cbc, aes128-cbc)",
+			    word);
+			return -1;
+		}
+		caps->mask |= cap_names[i].bit;
+		caps->known = 1;
+		text += len;
+	}
+	return 0;
+}
+
+void
+smime_caps_format(const struct smime_caps *caps, char *out, size_t outlen)
+{
+	size_t i, used = 0;
+
+	out[0] = '\0';
+	if (!caps->known) {
+		snprintf(out, outlen, "unknown");
+		return;
+	}
+	for (i = 0; i < NCAPS; i++) {
+		if (!(caps->mask & cap_names[i].bit) || used >= outlen)
+			continue;
+		used += (size_t)snprintf(out + used, outlen - used, "%s%s",
+		    used ? " " : "", cap_names[i].name);
+	}
 }
 
 static int
@@ -69,6 +132,31 @@ cert_list_add(struct cert_list *list, X509 *cert, STACK_OF(X509) *extra,
 	snprintf(c->source, sizeof(c->source), "%s", source ? source : "");
 	snprintf(c->origin, sizeof(c->origin), "%s", origin ? origin : "");
 	list->count++;
+	return 0;
+}
+
+int
+cert_list_add_copy(struct cert_list *list, const struct cert_candidate *c)
+{
+	struct cert_candidate *n;
+
+	if (cert_list_add(list, c->cert, c->extra, c->source, c->origin) != 0)
+		return -1;
+	n = &list->items[list->count - 1];
+	n->caps = c->caps;
+	n->verdict = c->verdict;
+	memcpy(n->reason, c->reason, sizeof(n->reason));
+	return 0;
+}
+
+int
+cert_list_copy(struct cert_list *to, const struct cert_list *from)
+{
+	size_t i;
+
+	for (i = 0; i < from->count; i++)
+		if (cert_list_add_copy(to, &from->items[i]) != 0)
+			return -1;
 	return 0;
 }
 

@@ -33,11 +33,41 @@ enum cert_verdict {
 /* Stable keyword for logs, smimectl and tests ("ok", "expired", ...). */
 const char *cert_verdict_name(enum cert_verdict v);
 
+/*
+ * Content-encryption algorithms a recipient is known to support, from
+ * the SMIMECapabilities of its signed mail (harvesting) or a per-
+ * certificate override.  The CMS step uses GCM only when every recipient
+ * of a message is known to support it.
+ */
+enum smime_cap {
+	CAP_AES128_CBC = 1u << 0,
+	CAP_AES256_CBC = 1u << 1,
+	CAP_AES128_GCM = 1u << 2,
+	CAP_AES256_GCM = 1u << 3,
+};
+
+struct smime_caps {
+	unsigned known;		/* 0: nothing known about this recipient */
+	unsigned mask;		/* enum smime_cap bits */
+};
+
+/*
+ * Parse "aes256-gcm aes128-gcm aes256-cbc" (space/comma separated, one
+ * line, '#' comments) into caps.  0, or -1 with the unknown word in err.
+ */
+int smime_caps_parse(const char *text, struct smime_caps *caps, char *err,
+    size_t errlen);
+
+/* Write caps as such a line ("unknown" if nothing is known). */
+void smime_caps_format(const struct smime_caps *caps, char *out,
+    size_t outlen);
+
 struct cert_candidate {
 	X509 *cert;
 	STACK_OF(X509) *extra;	/* certificates that came with it, or NULL */
 	char source[64];	/* "dir", "ldap:corp", "harvested", ... */
 	char origin[256];	/* file name, LDAP DN, ... (for messages) */
+	struct smime_caps caps;	/* what the recipient is known to support */
 	enum cert_verdict verdict;
 	char reason[256];	/* human-readable detail of the verdict */
 };
@@ -56,6 +86,16 @@ struct cert_list {
  */
 int cert_list_add(struct cert_list *list, X509 *cert, STACK_OF(X509) *extra,
     const char *source, const char *origin);
+
+/*
+ * Append a copy of c: new references, and its verdict, reason and
+ * capabilities kept.  0 or -1 when out of memory.
+ */
+int cert_list_add_copy(struct cert_list *list,
+    const struct cert_candidate *c);
+
+/* Append a copy of every candidate of from (see cert_list_add_copy). */
+int cert_list_copy(struct cert_list *to, const struct cert_list *from);
 
 /* Move every candidate of from to the end of to; from becomes empty. */
 int cert_list_move(struct cert_list *to, struct cert_list *from);

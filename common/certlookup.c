@@ -219,12 +219,8 @@ judge(struct certlookup *lk, const char *address, struct cert_list *found,
 
 		certcheck_verify(lk->check, c, address);
 		to = c->verdict == CERT_OK ? &usable : &rejected;
-		if (cert_list_add(to, c->cert, c->extra, c->source,
-		    c->origin) != 0)
+		if (cert_list_add_copy(to, c) != 0)
 			goto done;
-		to->items[to->count - 1].verdict = c->verdict;
-		memcpy(to->items[to->count - 1].reason, c->reason,
-		    sizeof(c->reason));
 	}
 	if (usable.count > 1)
 		qsort(usable.items, usable.count, sizeof(*usable.items),
@@ -244,6 +240,23 @@ done:
 	cert_list_free(&usable);
 	cert_list_free(&rejected);
 	return rc;
+}
+
+/*
+ * Capabilities harvested from a recipient's signed mail apply to its
+ * certificate wherever the certificate was found; a NAME.caps override
+ * beside a stored certificate (already in c->caps) wins.
+ */
+static void
+add_harvested_caps(struct certlookup *lk, struct cert_list *usable)
+{
+	struct certsrc *harvested = certlookup_source(lk, "harvested");
+	size_t i;
+
+	for (i = 0; harvested != NULL && i < usable->count; i++)
+		if (!usable->items[i].caps.known)
+			certsrc_dir_caps_for(harvested, usable->items[i].cert,
+			    &usable->items[i].caps);
 }
 
 enum lookup_status
@@ -287,6 +300,7 @@ certlookup_find(struct certlookup *lk, const char *address,
 		if (res->usable.count > 0)
 			break;
 	}
+	add_harvested_caps(lk, &res->usable);
 	if (res->usable.count > 0)
 		res->status = LOOKUP_FOUND;
 	else if (could_not_look)

@@ -34,6 +34,7 @@ struct entry {
 	char *address;
 	X509 *cert;
 	const char *file;	/* points into snapshot->files */
+	struct smime_caps caps;	/* from FILE.caps beside it, if any */
 };
 
 struct snapshot {
@@ -187,6 +188,7 @@ struct build {
 	size_t cap;
 	X509 *cert;
 	const char *file;
+	struct smime_caps caps;
 	int failed;
 };
 
@@ -219,6 +221,7 @@ add_entry(const char *address, void *arg)
 	}
 	s->entries[s->nentries].cert = b->cert;
 	s->entries[s->nentries].file = b->file;
+	s->entries[s->nentries].caps = b->caps;
 	s->nentries++;
 }
 
@@ -237,6 +240,54 @@ is_ca(X509 *x)
 	return X509_check_ca(x) != 0;
 }
 
+/*
+ * Capabilities of the certificates of file: "NAME.caps" beside
+ * "NAME.pem" (any extension), one line of algorithm names.  Written by
+ * harvesting, or by an administrator to override what is known.
+ */
+static struct smime_caps
+read_caps_file(const char *path)
+{
+	struct smime_caps caps = { 0, 0 };
+	char line[256], err[128];
+	FILE *f;
+
+	if ((f = fopen(path, "r")) == NULL)
+		return caps;
+	if (fgets(line, sizeof(line), f) != NULL &&
+	    smime_caps_parse(line, &caps, err, sizeof(err)) != 0) {
+		log_msg(LOG_LVL_WARNING, "certificate store: %s: %s, ignored",
+		    path, err);
+		memset(&caps, 0, sizeof(caps));
+	}
+	fclose(f);
+	return caps;
+}
+
+static struct smime_caps
+read_caps(const char *file)
+{
+	const char *dot = strrchr(file, '.'), *slash = strrchr(file, '/');
+	size_t stem = dot != NULL && dot > slash ? (size_t)(dot - file) :
+	    strlen(file);
+	char path[4200];
+
+	snprintf(path, sizeof(path), "%.*s.caps", (int)stem, file);
+	return read_caps_file(path);
+}
+
+bool
+certsrc_dir_caps_for(struct certsrc *src, X509 *cert, struct smime_caps *caps)
+{
+	struct certdir *dir = src->impl;
+	char fp[65], path[4200];
+
+	cert_fingerprint(cert, fp);
+	snprintf(path, sizeof(path), "%s/%s.caps", dir->path, fp);
+	*caps = read_caps_file(path);
+	return caps->known != 0;
+}
+
 /* Index one parsed certificate from file. */
 static void
 index_cert(struct build *b, X509 *x, const char *file)
@@ -250,6 +301,7 @@ index_cert(struct build *b, X509 *x, const char *file)
 	}
 	b->cert = x;
 	b->file = file;
+	b->caps = read_caps(file);
 	s->stats.certs++;
 	cert_foreach_address(x, true, add_entry, b);
 }
@@ -300,9 +352,10 @@ skip_name(const char *name)
 {
 	size_t len = strlen(name);
 
-	/* Hidden and temporary files, and our own side notes. */
-	return name[0] == '.' || (len > 5 && strcmp(name + len - 5,
-	    ".note") == 0) || (len > 4 && strcmp(name + len - 4, ".tmp") == 0);
+	/* Hidden and temporary files, and our own side files. */
+	return name[0] == '.' || (len > 5 && (strcmp(name + len - 5,
+	    ".note") == 0 || strcmp(name + len - 5, ".caps") == 0)) ||
+	    (len > 4 && strcmp(name + len - 4, ".tmp") == 0);
 }
 
 static struct snapshot *
@@ -432,6 +485,7 @@ dir_lookup(struct certsrc *src, const char *address, struct cert_list *out,
 			st = LOOKUP_ERROR;
 			goto done;
 		}
+		found.items[found.count - 1].caps = snap->entries[i].caps;
 	}
 	if (found.count > 0) {
 		if (cert_list_move(out, &found) != 0) {
@@ -560,8 +614,8 @@ write_file_atomically(const char *path, const void *data, size_t len,
 }
 
 int
-certsrc_dir_add(struct certsrc *src, X509 *cert, const char *note, char *err,
-    size_t errlen)
+certsrc_dir_add(struct certsrc *src, X509 *cert, const char *note,
+    const struct smime_caps *caps, char *err, size_t errlen)
 {
 	struct certdir *dir = src->impl;
 	char fp[65], path[4096];
@@ -576,11 +630,25 @@ certsrc_dir_add(struct certsrc *src, X509 *cert, const char *note, char *err,
 	}
 	cert_fingerprint(cert, fp);
 	snprintf(path, sizeof(path), "%s/%s.pem", dir->path, fp);
+	len = BIO_get_mem_data(mem, &pem);
+	/* Newer capabilities replace older ones even for a known cert. */
+	if (caps != NULL && caps->known) {
+		char capspath[4200], line[128];
+
+		snprintf(capspath, sizeof(capspath), "%s/%s.caps", dir->path,
+		    fp);
+		smime_caps_format(caps, line, sizeof(line) - 1);
+		strcat(line, "\n");
+		if (write_file_atomically(capspath, line, strlen(line), 0644,
+		    err, errlen) != 0)
+			goto done;
+	}
 	if (access(path, F_OK) == 0) {
-		rc = 1;
+		rc = caps != NULL && caps->known ? dir_reload(src, err,
+		    errlen) : 0;
+		rc = rc == 0 ? 1 : rc;
 		goto done;
 	}
-	len = BIO_get_mem_data(mem, &pem);
 	if (note != NULL) {
 		char notepath[4200];
 

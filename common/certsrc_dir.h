@@ -13,6 +13,7 @@
 #ifndef SMIME_CERTSRC_DIR_H
 #define SMIME_CERTSRC_DIR_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "certsrc.h"
@@ -34,11 +35,22 @@ void certsrc_dir_stats(struct certsrc *src, struct certdir_stats *out);
  * Write cert into the directory as FINGERPRINT.pem (SHA-256, hex),
  * atomically (temporary file + rename), then reload the index.  note, if
  * not NULL, is stored in a "FINGERPRINT.note" file beside it (where the
- * certificate came from).  Returns 0, 1 if it was already there, or -1
- * with a reason.
+ * certificate came from); caps, if known, in "FINGERPRINT.caps" (also
+ * for a certificate already present: harvesting a newer signature
+ * updates them).  Returns 0, 1 if it was already there, or -1 with a
+ * reason.  Certificates of any store may get a NAME.caps file beside
+ * NAME.pem to override what is known about the recipient.
  */
 int certsrc_dir_add(struct certsrc *src, X509 *cert, const char *note,
-    char *err, size_t errlen);
+    const struct smime_caps *caps, char *err, size_t errlen);
+
+/*
+ * Capabilities recorded for cert in this store (FINGERPRINT.caps), by
+ * fingerprint, so they apply whichever source supplied the certificate.
+ * Returns true and fills caps if known.
+ */
+bool certsrc_dir_caps_for(struct certsrc *src, X509 *cert,
+    struct smime_caps *caps);
 
 /* Call fn for every indexed (address, certificate, file) entry. */
 void certsrc_dir_foreach(struct certsrc *src,

@@ -12,12 +12,13 @@
  * network I/O.
  *
  * Time: a look-up has one budget of timeout seconds, from the call to the
- * answer: waiting for a free handle, connecting (LDAP_OPT_NETWORK_TIMEOUT),
- * StartTLS and bind (LDAP_OPT_TIMEOUT) and the search (client timeout and
- * server time limit) all take from it.  A connection failure is retried
- * once on a fresh connection if budget remains, so a stale connection
- * after a directory restart costs nothing visible, while a hung server
- * fails after timeout seconds instead of twice that.
+ * answer: waiting for a free handle, connecting (LDAP_OPT_NETWORK_TIMEOUT,
+ * split between the URIs of a failover list), StartTLS and bind
+ * (LDAP_OPT_TIMEOUT) and the search (client timeout, and the server time
+ * limit libldap derives from it) all take from it.  A connection failure
+ * is retried once on a fresh connection if budget remains, so a stale
+ * connection after a directory restart costs nothing visible, while a
+ * hung server fails after timeout seconds instead of twice that.
  */
 #include "certsrc_ldap.h"
 
@@ -980,9 +981,8 @@ ldap_reason(LDAP *ld, int rc, const char *what, char *err, size_t errlen)
 }
 
 static void
-slot_drop(struct ldap_source *ls, struct ldap_slot *s)
+slot_drop(struct ldap_slot *s)
 {
-	(void)ls;
 	if (s->ld != NULL) {
 		ldap_unbind_ext(s->ld, NULL, NULL);
 		s->ld = NULL;
@@ -1109,7 +1109,7 @@ run_op(struct ldap_source *ls, const struct timespec *deadline, ldap_op op,
 			}
 			rc = op(ls, s->ld, &tv, arg, err, errlen);
 			if (connection_error(rc))
-				slot_drop(ls, s);
+				slot_drop(s);
 		}
 		if (!connection_error(rc) || attempt > 0 ||
 		    remaining_ms(deadline) < RETRY_MIN_MS)
@@ -1148,7 +1148,7 @@ note_referral(struct ldap_source *ls, const char *what, unsigned long n,
 	    "referral" : "search reference(s)");
 }
 
-/* Log the OpenSSL error queue of this thread at debug, and empty it. */
+/* The first OpenSSL error of this thread as text; empties the queue. */
 static const char *
 ssl_reason(char *buf, size_t buflen)
 {

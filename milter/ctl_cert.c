@@ -95,8 +95,12 @@ explain_source(const char *source, enum lookup_status st,
 	for (i = 0; i < cands->count; i++) {
 		const struct cert_candidate *c = &cands->items[i];
 
+		char caps[128];
+
+		smime_caps_format(&c->caps, caps, sizeof(caps));
 		printf("    from %s\n", c->origin);
 		print_cert(c->cert, "      ");
+		printf("      caps      %s\n", caps);
 		if (c->verdict == CERT_OK)
 			printf("      ACCEPTED\n");
 		else
@@ -267,7 +271,8 @@ ctl_cert_import(int argc, char **argv)
 				    subject);
 				continue;
 			}
-			added = certsrc_dir_add(dir, x, NULL, err, sizeof(err));
+			added = certsrc_dir_add(dir, x, NULL, NULL, err,
+			    sizeof(err));
 			if (added < 0) {
 				fprintf(stderr, "smimectl: %s: %s\n", argv[i],
 				    err);

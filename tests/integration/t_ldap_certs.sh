@@ -94,7 +94,7 @@ fi
 step "PKI and LDIF"
 "$TOP/tests/pki/mkpki" "$TMP/pki" >"$TMP/mkpki.log" 2>&1 ||
 	fail "mkpki: $(tail -n 5 "$TMP/mkpki.log")"
-"$HERE/fixtures/mkldif" "$TMP/pki" >"$TMP/users.ldif" 2>"$TMP/mkldif.log" ||
+"$HERE/fixtures/mkldif" -n 70 "$TMP/pki" >"$TMP/users.ldif" 2>"$TMP/mkldif.log" ||
 	fail "mkldif: $(cat "$TMP/mkldif.log")"
 
 PORT=$(free_port) || fail "no free port"
@@ -169,6 +169,12 @@ expect "$out" '^lookup bob@example\.test found 1$' "failover to the second URI"
 # starttls=yes against a server without TLS fails closed (no plaintext)
 out=$("$STRESS" lookup "corp uri=$URI base=$PEOPLE starttls=yes" bob@example.test 2>/dev/null)
 expect "$out" '^lookup bob@example\.test error reason="starttls: ' "starttls=yes without TLS"
+
+# at most CERT_LIST_MAX_PER_SOURCE (64) candidates from 70 matching entries
+out=$("$STRESS" lookup "corp uri=$URI base=$PEOPLE filter=(|(mail=%s)(mail=bulk*)) max-entries=100" \
+	x@example.test 2>"$TMP/cap.err")
+expect "$out" '^lookup x@example\.test found 64$' "want 64 candidates at most"
+grep -q 'more than 64 certificates' "$TMP/cap.err" || fail "no notice about the 64 limit"
 
 # ------------------------------------------------------------ CRLs
 

@@ -80,8 +80,10 @@ make_config(const char *extra)
 
 	/* pki_path() returns a static buffer: one call per statement. */
 	snprintf(anchors, sizeof(anchors), "%s", pki_path("ca/anchors.pem"));
-	snprintf(text, sizeof(text), "CertificateSources dir:%s\n"
-	    "TrustAnchors %s\nCRLFile %s\n%s", store, anchors,
+	snprintf(text, sizeof(text), "%s%s%s\n"
+	    "TrustAnchors %s\nCRLFile %s\n%s",
+	    strstr(extra, "CertificateSources") ? "#" : "",
+	    "CertificateSources dir:", store, anchors,
 	    pki_path("ca/intermediate.crl.pem"), extra);
 	cfg = config_parse("t", text, strlen(text), err, sizeof(err));
 	if (cfg == NULL)
@@ -153,10 +155,10 @@ test_directory_reload_and_add(void **state)
 	(void)state;
 	assert_int_equal(src->lookup(src, "peggy@example.test", &l, err,
 	    sizeof(err)), LOOKUP_NONE);
-	assert_int_equal(certsrc_dir_add(src, peggy, "imported by test", err,
-	    sizeof(err)), 0);
-	assert_int_equal(certsrc_dir_add(src, peggy, NULL, err, sizeof(err)),
-	    1);
+	assert_int_equal(certsrc_dir_add(src, peggy, "imported by test", NULL,
+	    err, sizeof(err)), 0);
+	assert_int_equal(certsrc_dir_add(src, peggy, NULL, NULL, err,
+	    sizeof(err)), 1);
 	cert_fingerprint(peggy, fp);
 	snprintf(path, sizeof(path), "%s/%s.pem", store, fp);
 	assert_int_equal(stat(path, &st), 0);
@@ -276,6 +278,85 @@ test_could_not_look_is_not_none(void **state)
 }
 
 static void
+test_capabilities_parse_and_format(void **state)
+{
+	struct smime_caps caps;
+	char out[128], err[128];
+
+	(void)state;
+	assert_int_equal(smime_caps_parse("AES128-cbc, aes256-gcm # note",
+	    &caps, err, sizeof(err)), 0);
+	assert_true(caps.known);
+	assert_int_equal(caps.mask, CAP_AES128_CBC | CAP_AES256_GCM);
+	smime_caps_format(&caps, out, sizeof(out));
+	assert_string_equal(out, "aes256-gcm aes128-cbc");
+	assert_int_equal(smime_caps_parse("", &caps, err, sizeof(err)), 0);
+	assert_false(caps.known);
+	smime_caps_format(&caps, out, sizeof(out));
+	assert_string_equal(out, "unknown");
+	assert_int_equal(smime_caps_parse("aes256-gcm des3", &caps, err,
+	    sizeof(err)), -1);
+	assert_non_null(strstr(err, "unknown algorithm 'des3'"));
+}
+
+/*
+ * NAME.caps beside a certificate overrides; harvested capabilities apply
+ * by fingerprint to a certificate found in another source; both survive
+ * the cache.
+ */
+static void
+test_capabilities_travel_with_certificates(void **state)
+{
+	char harvest[] = "/tmp/test_harvest.XXXXXX", extra[8192];
+	struct smime_caps gcm = { 1, CAP_AES256_GCM | CAP_AES128_GCM };
+	struct certlookup *lk;
+	struct cert_result r;
+	X509 *bob = pki_cert("bob-rsa3072"), *alice = pki_cert("alice-rsa2048");
+	char err[256];
+
+	(void)state;
+	assert_non_null(mkdtemp(harvest));
+	run("echo 'aes128-cbc' > %s/alice-rsa2048.caps", store);
+	snprintf(extra, sizeof(extra), "CertificateSources dir:%s harvested\n"
+	    "HarvestDir %s\n", store, harvest);
+	lk = make_lookup(extra);
+	/* What harvesting a signed message from bob and alice records. */
+	assert_int_equal(certsrc_dir_add(certlookup_source(lk, "harvested"),
+	    bob, "signed mail", &gcm, err, sizeof(err)), 0);
+	assert_int_equal(certsrc_dir_add(certlookup_source(lk, "harvested"),
+	    alice, "signed mail", &gcm, err, sizeof(err)), 0);
+
+	assert_int_equal(certlookup_find(lk, "bob@example.test", &r),
+	    LOOKUP_FOUND);
+	assert_string_equal(r.usable.items[0].source, "dir");
+	assert_true(r.usable.items[0].caps.known);
+	assert_int_equal(r.usable.items[0].caps.mask, gcm.mask);
+	cert_result_free(&r);
+	assert_int_equal(certlookup_find(lk, "bob@example.test", &r),
+	    LOOKUP_FOUND);
+	assert_true(r.cached);
+	assert_int_equal(r.usable.items[0].caps.mask, gcm.mask);
+	cert_result_free(&r);
+	/* The administrator's override for alice wins. */
+	assert_int_equal(certlookup_find(lk, "alice@example.test", &r),
+	    LOOKUP_FOUND);
+	assert_int_equal(r.usable.items[0].caps.mask, CAP_AES128_CBC);
+	cert_result_free(&r);
+	/* Nothing known about judy. */
+	assert_int_equal(certlookup_find(lk, "judy@example.test", &r),
+	    LOOKUP_FOUND);
+	assert_false(r.usable.items[0].caps.known);
+	cert_result_free(&r);
+	/* Harvesting again is "already there" but updates what is known. */
+	assert_int_equal(certsrc_dir_add(certlookup_source(lk, "harvested"),
+	    bob, NULL, &gcm, err, sizeof(err)), 1);
+	certlookup_free(lk);
+	run("rm -rf %s %s/alice-rsa2048.caps", harvest, store);
+	X509_free(bob);
+	X509_free(alice);
+}
+
+static void
 test_configuration_errors(void **state)
 {
 	struct config *cfg = make_config("");
@@ -326,6 +407,8 @@ main(void)
 		cmocka_unit_test(test_newest_is_chosen),
 		cmocka_unit_test(test_unusable_only_is_none_with_reasons),
 		cmocka_unit_test(test_could_not_look_is_not_none),
+		cmocka_unit_test(test_capabilities_parse_and_format),
+		cmocka_unit_test(test_capabilities_travel_with_certificates),
 		cmocka_unit_test(test_configuration_errors),
 		cmocka_unit_test(test_explain_lists_every_candidate),
 	};
