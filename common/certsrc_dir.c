@@ -423,8 +423,9 @@ build_snapshot(const char *path, char *err, size_t errlen)
 	closedir(d);
 	if (b.failed)
 		goto oom_closed;
-	qsort(b.snap->entries, b.snap->nentries, sizeof(struct entry),
-	    entry_cmp);
+	if (b.snap->nentries > 1)	/* entries is NULL when empty */
+		qsort(b.snap->entries, b.snap->nentries,
+		    sizeof(struct entry), entry_cmp);
 	drop_duplicates(b.snap);
 	b.snap->stats.addresses = b.snap->nentries;
 	return b.snap;
