@@ -6,6 +6,7 @@
 #                     the foreground with conf/smime-milter.conf
 #   make check        install missing packages, build, run every test
 #   make install      install binaries, man pages and the sample config
+#   make bench-certs  certificate look-up rates against ldapsearch
 
 CC       ?= cc
 PREFIX   ?= /usr/local
@@ -47,7 +48,7 @@ TOOL_BINS  := $(addprefix $(BUILD)/tests/,$(notdir $(TOOL_SRCS:.c=)))
 CMOCKA_LIBS := -lcmocka
 
 .PHONY: all deps run check unit unit-san docs-check protocol integration \
-        install clean
+        install clean bench-certs
 
 all: $(DAEMON) $(CTL)
 
@@ -98,6 +99,11 @@ check: deps
 	$(MAKE) all unit
 	$(MAKE) SANITIZE=1 all unit
 	sh tests/run-all
+
+# Benchmarks: not part of "make check" (they take minutes); each prints
+# rates next to a baseline measured in the same run.
+bench-certs: deps all unit
+	bash tests/bench/bench-certs.sh
 
 install: all
 	install -d $(DESTDIR)$(PREFIX)/sbin $(DESTDIR)$(PREFIX)/share/man/man5 \
