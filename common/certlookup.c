@@ -4,6 +4,8 @@
 #include "certlookup.h"
 
 #include <errno.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,13 +19,47 @@
 
 #define MAX_SOURCES 16
 
+/*
+ * The validator is replaced when CRLs are refreshed while look-ups are
+ * running: each look-up holds a reference to the one it started with.
+ */
+struct checkref {
+	_Atomic int refs;
+	struct certcheck *chk;
+};
+
 struct certlookup {
 	struct certsrc *sources[MAX_SOURCES];
 	size_t nsources;
-	struct certcheck *check;
+	pthread_mutex_t check_lock;	/* guards check (the pointer) */
+	struct checkref *check;
+	struct certcheck_opts check_opts;	/* to build it again */
+	char **crl_files;			/* owned copy for check_opts */
+	char *anchors;
 	struct certcache *cache;
 	bool encrypt_to_all;
 };
+
+static struct checkref *
+check_get(struct certlookup *lk)
+{
+	struct checkref *ref;
+
+	pthread_mutex_lock(&lk->check_lock);
+	ref = lk->check;
+	atomic_fetch_add(&ref->refs, 1);
+	pthread_mutex_unlock(&lk->check_lock);
+	return ref;
+}
+
+static void
+check_put(struct checkref *ref)
+{
+	if (ref != NULL && atomic_fetch_sub(&ref->refs, 1) == 1) {
+		certcheck_free(ref->chk);
+		free(ref);
+	}
+}
 
 static struct certsrc *
 find_ldap_spec(const struct config *cfg, const char *name, char *err,
@@ -107,7 +143,7 @@ open_sources(struct certlookup *lk, const struct config *cfg, char *err,
 
 /* CRLs published in LDAP directories (crl-dn=) join the file CRLs. */
 static void
-add_ldap_crls(struct certlookup *lk)
+add_ldap_crls(struct certlookup *lk, struct certcheck *chk)
 {
 	size_t i;
 
@@ -122,9 +158,42 @@ add_ldap_crls(struct certlookup *lk)
 			log_msg(LOG_LVL_WARNING, "%s: cannot fetch CRLs: %s",
 			    lk->sources[i]->name, err);
 		if (crls != NULL)
-			certcheck_add_crls(lk->check, crls);
+			certcheck_add_crls(chk, crls);
 		sk_X509_CRL_pop_free(crls, X509_CRL_free);
 	}
+}
+
+/* A validator with the anchors and the CRLs of files and LDAP, now. */
+static struct checkref *
+build_check(struct certlookup *lk, char *err, size_t errlen)
+{
+	struct checkref *ref = calloc(1, sizeof(*ref));
+
+	if (ref == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	atomic_init(&ref->refs, 1);
+	if ((ref->chk = certcheck_new(&lk->check_opts, err, errlen)) == NULL) {
+		free(ref);
+		return NULL;
+	}
+	add_ldap_crls(lk, ref->chk);
+	return ref;
+}
+
+static char **
+copy_list(char *const *list)
+{
+	size_t i, n = config_list_count(list);
+	char **copy = calloc(n + 1, sizeof(char *));
+
+	for (i = 0; copy != NULL && i < n; i++)
+		if ((copy[i] = strdup(list[i])) == NULL) {
+			config_list_free(copy);
+			return NULL;
+		}
+	return copy;
 }
 
 struct certlookup *
@@ -132,14 +201,6 @@ certlookup_new(const struct config *cfg, const struct certlookup_hooks *hooks,
     char *err, size_t errlen)
 {
 	struct certlookup *lk = calloc(1, sizeof(*lk));
-	struct certcheck_opts copts = {
-		.anchors = cfg->trust_anchors,
-		.crl_files = (const char *const *)cfg->crl_files,
-		.require_crl = cfg->require_crl,
-		.allow_subject_email = cfg->allow_subject_email,
-		.min_rsa_bits = cfg->min_rsa_bits,
-		.fixed_time = hooks != NULL ? hooks->fixed_time : 0,
-	};
 	struct certcache_opts cache_opts = {
 		.capacity = cfg->cert_cache_size,
 		.ttl = cfg->cert_cache_ttl,
@@ -151,15 +212,30 @@ certlookup_new(const struct config *cfg, const struct certlookup_hooks *hooks,
 		snprintf(err, errlen, "out of memory");
 		return NULL;
 	}
+	pthread_mutex_init(&lk->check_lock, NULL);
 	lk->encrypt_to_all = cfg->encrypt_to_all_certs;
-	if ((lk->check = certcheck_new(&copts, err, errlen)) == NULL ||
-	    open_sources(lk, cfg, err, errlen) != 0)
+	lk->crl_files = copy_list(cfg->crl_files);
+	lk->anchors = cfg->trust_anchors ? strdup(cfg->trust_anchors) : NULL;
+	if (lk->crl_files == NULL || (cfg->trust_anchors && !lk->anchors)) {
+		snprintf(err, errlen, "out of memory");
+		goto fail;
+	}
+	lk->check_opts = (struct certcheck_opts){
+		.anchors = lk->anchors,
+		.crl_files = (const char *const *)lk->crl_files,
+		.require_crl = cfg->require_crl,
+		.allow_subject_email = cfg->allow_subject_email,
+		.min_rsa_bits = cfg->min_rsa_bits,
+		.fixed_time = hooks != NULL ? hooks->fixed_time : 0,
+	};
+	/* Sources first: LDAP CRLs come from them. */
+	if (open_sources(lk, cfg, err, errlen) != 0 ||
+	    (lk->check = build_check(lk, err, errlen)) == NULL)
 		goto fail;
 	if ((lk->cache = certcache_new(&cache_opts)) == NULL) {
 		snprintf(err, errlen, "out of memory");
 		goto fail;
 	}
-	add_ldap_crls(lk);
 	return lk;
 fail:
 	certlookup_free(lk);
@@ -175,8 +251,11 @@ certlookup_free(struct certlookup *lk)
 		return;
 	for (i = 0; i < lk->nsources; i++)
 		lk->sources[i]->free(lk->sources[i]);
-	certcheck_free(lk->check);
+	check_put(lk->check);
 	certcache_free(lk->cache);
+	config_list_free(lk->crl_files);
+	free(lk->anchors);
+	pthread_mutex_destroy(&lk->check_lock);
 	free(lk);
 }
 
@@ -206,8 +285,8 @@ newer_first(const void *a, const void *b)
  * (all, or only the newest) and the others to res->rejected.
  */
 static int
-judge(struct certlookup *lk, const char *address, struct cert_list *found,
-    struct cert_result *res)
+judge(struct certlookup *lk, const struct certcheck *chk,
+    const char *address, struct cert_list *found, struct cert_result *res)
 {
 	struct cert_list usable = CERT_LIST_INIT, rejected = CERT_LIST_INIT;
 	size_t i;
@@ -217,7 +296,7 @@ judge(struct certlookup *lk, const char *address, struct cert_list *found,
 		struct cert_candidate *c = &found->items[i];
 		struct cert_list *to;
 
-		certcheck_verify(lk->check, c, address);
+		certcheck_verify(chk, c, address);
 		to = c->verdict == CERT_OK ? &usable : &rejected;
 		if (cert_list_add_copy(to, c) != 0)
 			goto done;
@@ -265,6 +344,7 @@ certlookup_find(struct certlookup *lk, const char *address,
 {
 	char addr[400], err[256] = "";
 	bool could_not_look = false;
+	struct checkref *ref = NULL;
 	size_t i;
 
 	memset(res, 0, sizeof(*res));
@@ -277,6 +357,7 @@ certlookup_find(struct certlookup *lk, const char *address,
 		res->cached = true;
 		return res->status;
 	}
+	ref = check_get(lk);
 	for (i = 0; i < lk->nsources; i++) {
 		struct cert_list found = CERT_LIST_INIT;
 		enum lookup_status st;
@@ -289,7 +370,8 @@ certlookup_find(struct certlookup *lk, const char *address,
 			    lk->sources[i]->name, err);
 			continue;
 		}
-		if (st == LOOKUP_FOUND && judge(lk, addr, &found, res) != 0) {
+		if (st == LOOKUP_FOUND && judge(lk, ref->chk, addr, &found,
+		    res) != 0) {
 			cert_list_free(&found);
 			could_not_look = true;
 			snprintf(res->error, sizeof(res->error),
@@ -300,6 +382,7 @@ certlookup_find(struct certlookup *lk, const char *address,
 		if (res->usable.count > 0)
 			break;
 	}
+	check_put(ref);
 	add_harvested_caps(lk, &res->usable);
 	if (res->usable.count > 0)
 		res->status = LOOKUP_FOUND;
@@ -318,12 +401,14 @@ certlookup_explain(struct certlookup *lk, const char *address,
     void *arg)
 {
 	char addr[400], err[256];
+	struct checkref *ref;
 	size_t i, j;
 
 	if (address_normalise(address, addr, sizeof(addr)) != 0) {
 		fn("-", LOOKUP_NONE, NULL, "not an address", arg);
 		return;
 	}
+	ref = check_get(lk);
 	for (i = 0; i < lk->nsources; i++) {
 		struct cert_list found = CERT_LIST_INIT;
 		enum lookup_status st;
@@ -332,10 +417,28 @@ certlookup_explain(struct certlookup *lk, const char *address,
 		st = lk->sources[i]->lookup(lk->sources[i], addr, &found, err,
 		    sizeof(err));
 		for (j = 0; j < found.count; j++)
-			certcheck_verify(lk->check, &found.items[j], addr);
+			certcheck_verify(ref->chk, &found.items[j], addr);
 		fn(lk->sources[i]->name, st, &found, err, arg);
 		cert_list_free(&found);
 	}
+	check_put(ref);
+}
+
+int
+certlookup_refresh_crls(struct certlookup *lk, char *err, size_t errlen)
+{
+	struct checkref *fresh = build_check(lk, err, errlen), *old;
+
+	if (fresh == NULL)
+		return -1;
+	pthread_mutex_lock(&lk->check_lock);
+	old = lk->check;
+	lk->check = fresh;
+	pthread_mutex_unlock(&lk->check_lock);
+	check_put(old);
+	/* Cached answers were judged with the old CRLs. */
+	certcache_clear(lk->cache);
+	return 0;
 }
 
 struct certsrc *
@@ -359,10 +462,12 @@ certlookup_cache_counters(struct certlookup *lk,
 void
 certlookup_describe(struct certlookup *lk, char *out, size_t outlen)
 {
+	struct checkref *ref = check_get(lk);
 	size_t i, len;
 
 	snprintf(out, outlen, "%zu trust anchors, %zu CRLs, sources:",
-	    certcheck_anchor_count(lk->check), certcheck_crl_count(lk->check));
+	    certcheck_anchor_count(ref->chk), certcheck_crl_count(ref->chk));
+	check_put(ref);
 	for (i = 0; i < lk->nsources; i++) {
 		len = strlen(out);
 		snprintf(out + len, outlen - len, " %s", lk->sources[i]->name);

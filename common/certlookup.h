@@ -65,6 +65,14 @@ void certlookup_explain(struct certlookup *lk, const char *address,
     const struct cert_list *candidates, const char *error, void *arg),
     void *arg);
 
+/*
+ * Read the CRL files and the LDAP CRLs again and use them from now on
+ * (look-ups in progress finish with the CRLs they started with); the
+ * cache is emptied, as its answers were judged with the old CRLs.  On
+ * error the old CRLs stay in force.  0 or -1 with a reason.
+ */
+int certlookup_refresh_crls(struct certlookup *lk, char *err, size_t errlen);
+
 /* The source named name ("dir", "harvested", "ldap:corp"), or NULL. */
 struct certsrc *certlookup_source(struct certlookup *lk, const char *name);
 

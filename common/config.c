@@ -137,6 +137,9 @@ static const struct option option_table[] = {
 	    "PEM file or directory of trusted CA certificates", NULL },
 	{ "CRLFile", OPT_LIST, OFF(crl_files), NULL, 0, 0, NULL,
 	    "certificate revocation list, PEM or DER (may repeat)", NULL },
+	{ "CRLRefresh", OPT_DURATION, OFF(crl_refresh), "1h", 0, 7 * 86400,
+	    NULL, "how often CRL files and LDAP CRLs are read again; 0 "
+	    "means only at start-up and reload", NULL },
 	{ "RequireCRL", OPT_BOOL, OFF(require_crl), "no", 0, 0, NULL,
 	    "refuse certificates whose revocation status cannot be checked", NULL },
 	{ "AllowSubjectEmail", OPT_BOOL, OFF(allow_subject_email), "no", 0, 0,

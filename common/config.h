@@ -53,6 +53,7 @@ struct config {
 	unsigned cert_cache_size;	/* CertCacheSize, entries */
 	unsigned cert_cache_ttl;	/* CertCacheTTL, seconds */
 	unsigned cert_negative_ttl;	/* CertNegativeTTL, seconds */
+	unsigned crl_refresh;		/* CRLRefresh, seconds; 0 = never */
 	char **ldap_directories;	/* LDAPDirectory specs (repeats) */
 	char *harvest_dir;		/* HarvestDir */
 

@@ -176,20 +176,68 @@ struct reload_args {
 	bool foreground;
 };
 
+static unsigned
+crl_refresh_interval(void)
+{
+	struct config *cfg = config_current();
+	unsigned secs = cfg != NULL ? cfg->crl_refresh : 0;
+
+	config_release(cfg);
+	return secs;
+}
+
+/* CRLs expire and new revocations appear: read them again now and then. */
+static void
+refresh_crls(void)
+{
+	char err[512], desc[512];
+
+	if (certlookup_refresh_crls(running_certs, err, sizeof(err)) != 0) {
+		log_msg(LOG_LVL_ERROR, "CRL refresh failed, keeping the "
+		    "previous CRLs: %s", err);
+		return;
+	}
+	certlookup_describe(running_certs, desc, sizeof(desc));
+	log_msg(LOG_LVL_INFO, "CRLs refreshed: %s", desc);
+}
+
+/*
+ * The one thread that changes the running configuration: reloads on
+ * request, and refreshes CRLs every CRLRefresh seconds in between.
+ */
 static void *
 reload_thread(void *arg)
 {
 	const struct reload_args *ra = arg;
+	struct timespec next;
+	unsigned interval = crl_refresh_interval();
 
+	clock_gettime(CLOCK_REALTIME, &next);
+	next.tv_sec += interval;
 	pthread_mutex_lock(&reload_lock);
 	for (;;) {
-		while (!reload_wanted && !reload_quit)
-			pthread_cond_wait(&reload_cond, &reload_lock);
+		bool do_reload;
+		int rc = 0;
+
+		while (!reload_wanted && !reload_quit && rc != ETIMEDOUT) {
+			if (interval == 0)
+				pthread_cond_wait(&reload_cond, &reload_lock);
+			else
+				rc = pthread_cond_timedwait(&reload_cond,
+				    &reload_lock, &next);
+		}
 		if (reload_quit)
 			break;
+		do_reload = reload_wanted;	/* read and reset under the lock */
 		reload_wanted = false;
 		pthread_mutex_unlock(&reload_lock);
-		reload_config(ra->path, ra->foreground);
+		if (do_reload)
+			reload_config(ra->path, ra->foreground);
+		else
+			refresh_crls();
+		interval = crl_refresh_interval();
+		clock_gettime(CLOCK_REALTIME, &next);
+		next.tv_sec += interval;
 		pthread_mutex_lock(&reload_lock);
 	}
 	pthread_mutex_unlock(&reload_lock);

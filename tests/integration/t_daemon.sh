@@ -2,7 +2,8 @@
 # t_daemon.sh -- the daemon as an administrator meets it: -n exit codes and
 # file:line errors, privilege drop, pid file and its lock, unix sockets
 # (stale socket removed), SIGHUP reload (bad file kept out, good file
-# takes effect, restart-only options reported), SIGTERM clean exit.
+# takes effect, restart-only options reported), the CRL refresh timer,
+# SIGTERM clean exit.
 set -u
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 IT_NAME=t_daemon
@@ -103,7 +104,7 @@ kill -0 "$pid" || it_fail "daemon died on a bad reload"
 # A good file takes effect for new messages; restart-only options are
 # named in the log.
 { sed "s|^Socket .*|Socket unix:$IT_TMP/run/new.sock|" "$IT_TMP/good.conf"
-  echo "MaxMessageSize 2k"; } >"$IT_TMP/milter.conf"
+  echo "MaxMessageSize 2k"; echo "CRLRefresh 1s"; } >"$IT_TMP/milter.conf"
 kill -HUP "$pid"
 wait_log "configuration reloaded from"
 wait_log "reload: Socket changed; takes effect after a restart"
@@ -111,6 +112,8 @@ wait_log "reload: Socket changed; takes effect after a restart"
 [ "$(probe 1000)" = continue ] || it_fail "small message rejected"
 grep -q "action=reject reason=\"message size exceeds 2048 bytes\"" \
     "$IT_MILTER_LOG" || it_fail "reject not logged"
+# CRLs are read again on the CRLRefresh timer.
+wait_log "CRLs refreshed: 0 trust anchors, 0 CRLs, sources: dir"
 
 # SIGTERM: exit 0 at once, pid file gone.
 start=$(date +%s%N)

@@ -78,12 +78,13 @@ make_config(const char *extra)
 	char text[8192], err[512], anchors[4200];
 	struct config *cfg;
 
-	/* pki_path() returns a static buffer: one call per statement. */
+	/* Defaults for what extra does not set.  pki_path() returns a
+	 * static buffer: one call per statement. */
 	snprintf(anchors, sizeof(anchors), "%s", pki_path("ca/anchors.pem"));
-	snprintf(text, sizeof(text), "%s%s%s\n"
-	    "TrustAnchors %s\nCRLFile %s\n%s",
-	    strstr(extra, "CertificateSources") ? "#" : "",
-	    "CertificateSources dir:", store, anchors,
+	snprintf(text, sizeof(text), "%sCertificateSources dir:%s\n"
+	    "TrustAnchors %s\n%sCRLFile %s\n%s",
+	    strstr(extra, "CertificateSources") ? "#" : "", store, anchors,
+	    strstr(extra, "CRLFile") ? "#" : "",
 	    pki_path("ca/intermediate.crl.pem"), extra);
 	cfg = config_parse("t", text, strlen(text), err, sizeof(err));
 	if (cfg == NULL)
@@ -356,6 +357,42 @@ test_capabilities_travel_with_certificates(void **state)
 	X509_free(alice);
 }
 
+/* A revocation published after start-up takes effect on refresh. */
+static void
+test_crl_refresh(void **state)
+{
+	char crl[] = "/tmp/test_crl.XXXXXX", extra[8192], err[256];
+	struct certlookup *lk;
+	struct cert_result r;
+	int fd = mkstemp(crl);
+
+	(void)state;
+	assert_true(fd >= 0);
+	close(fd);
+	run("cp %s/ca/root.crl.pem %s", pki_dir(), crl);
+	snprintf(extra, sizeof(extra), "CRLFile %s\n", crl);
+	lk = make_lookup(extra);
+	assert_int_equal(certlookup_find(lk, "ivan@example.test", &r),
+	    LOOKUP_FOUND);	/* the root's CRL does not list ivan */
+	cert_result_free(&r);
+	run("cp %s/ca/intermediate.crl.pem %s", pki_dir(), crl);
+	assert_int_equal(certlookup_refresh_crls(lk, err, sizeof(err)), 0);
+	/* Not answered from the cache: it was judged with the old CRLs. */
+	assert_int_equal(certlookup_find(lk, "ivan@example.test", &r),
+	    LOOKUP_NONE);
+	assert_int_equal(r.rejected.items[0].verdict, CERT_REVOKED);
+	cert_result_free(&r);
+	/* A broken CRL file keeps the CRLs in force. */
+	run("echo garbage > %s", crl);
+	assert_int_equal(certlookup_refresh_crls(lk, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "is not a CRL"));
+	assert_int_equal(certlookup_find(lk, "ivan@example.test", &r),
+	    LOOKUP_NONE);
+	cert_result_free(&r);
+	certlookup_free(lk);
+	unlink(crl);
+}
+
 static void
 test_configuration_errors(void **state)
 {
@@ -409,6 +446,7 @@ main(void)
 		cmocka_unit_test(test_could_not_look_is_not_none),
 		cmocka_unit_test(test_capabilities_parse_and_format),
 		cmocka_unit_test(test_capabilities_travel_with_certificates),
+		cmocka_unit_test(test_crl_refresh),
 		cmocka_unit_test(test_configuration_errors),
 		cmocka_unit_test(test_explain_lists_every_candidate),
 	};
