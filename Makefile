@@ -7,6 +7,8 @@
 #   make check        install missing packages, build, run every test
 #   make install      install binaries, man pages and the sample config
 #   make bench-certs  certificate look-up rates against ldapsearch
+#   make bench-cms    encryption fan-out rates against independent runs
+#   make fuzz         every fuzz target for FUZZ_SECONDS (default 600)
 
 CC       ?= cc
 PREFIX   ?= /usr/local
@@ -48,7 +50,7 @@ TOOL_BINS  := $(addprefix $(BUILD)/tests/,$(notdir $(TOOL_SRCS:.c=)))
 CMOCKA_LIBS := -lcmocka
 
 .PHONY: all deps run check unit unit-san docs-check protocol integration \
-        install clean bench-certs
+        install clean bench-certs bench-cms fuzz fuzz-build
 
 all: $(DAEMON) $(CTL)
 
@@ -70,7 +72,8 @@ $(BUILD)/tests/test_callbacks: $(BUILD)/tests/unit/test_callbacks.o \
 	$(CC) $(LDFLAGS) -o $@ $^ $(CMOCKA_LIBS) $(LIBS)
 
 # Tests of certificate code share the generated test PKI.
-PKI_TESTS := $(BUILD)/tests/test_certcheck $(BUILD)/tests/test_certlookup
+PKI_TESTS := $(BUILD)/tests/test_certcheck $(BUILD)/tests/test_certlookup \
+             $(BUILD)/tests/test_cmsenv $(BUILD)/tests/test_smime
 $(PKI_TESTS): $(BUILD)/tests/%: $(BUILD)/tests/unit/%.o \
     $(BUILD)/tests/unit/pki_fixture.o $(LIBCOMMON)
 	$(CC) $(LDFLAGS) -o $@ $^ $(CMOCKA_LIBS) $(LIBS)
@@ -105,6 +108,34 @@ check: deps
 bench-certs: deps all unit
 	bash tests/bench/bench-certs.sh
 
+bench-cms: deps all unit
+	bash tests/bench/bench-cms.sh
+
+# Fuzzing (clang, libFuzzer, ASan+UBSan): every tests/fuzz/fuzz_NAME.c is
+# built into build-fuzz/fuzz_NAME and run for FUZZ_SECONDS on its corpus
+# tests/fuzz/corpus/NAME (new inputs go to build-fuzz/corpus-NAME).
+FUZZ_SECONDS ?= 600
+FUZZ_SRCS    := $(wildcard tests/fuzz/fuzz_*.c)
+FUZZ_BINS    := $(FUZZ_SRCS:tests/fuzz/%.c=build-fuzz/%)
+FUZZ_FLAGS   := -g -O1 -fsanitize=fuzzer,address,undefined \
+                -fno-sanitize-recover=undefined -D_GNU_SOURCE -Icommon
+
+build-fuzz/%: tests/fuzz/%.c $(COMMON_SRC)
+	@mkdir -p build-fuzz
+	clang $(FUZZ_FLAGS) -o $@ $< $(COMMON_SRC) $(LIBS)
+
+fuzz-build: deps $(FUZZ_BINS)
+
+fuzz: fuzz-build
+	@for bin in $(FUZZ_BINS); do \
+	    name=$${bin#build-fuzz/fuzz_}; \
+	    mkdir -p build-fuzz/corpus-$$name; \
+	    echo "== $$bin for $(FUZZ_SECONDS)s"; \
+	    $$bin -max_total_time=$(FUZZ_SECONDS) -rss_limit_mb=2048 \
+	        -print_final_stats=1 build-fuzz/corpus-$$name \
+	        tests/fuzz/corpus/$$name || exit 1; \
+	done
+
 install: all
 	install -d $(DESTDIR)$(PREFIX)/sbin $(DESTDIR)$(PREFIX)/share/man/man5 \
 	    $(DESTDIR)$(PREFIX)/share/man/man8 $(DESTDIR)$(SYSCONFDIR)
@@ -115,7 +146,7 @@ install: all
 	    install -m 644 conf/smime-milter.conf $(DESTDIR)$(SYSCONFDIR)/
 
 clean:
-	rm -rf build build-san
+	rm -rf build build-san build-fuzz
 
 -include $(COMMON_OBJ:.o=.d) $(MILTER_OBJ:.o=.d) $(CTL_OBJ:.o=.d) \
     $(wildcard $(BUILD)/tests/*/*.d)
