@@ -14,6 +14,8 @@
 #include <openssl/pem.h>
 #include <openssl/x509v3.h>
 
+#include "sslerr.h"
+
 struct certcheck {
 	X509_STORE *store;
 	bool require_crl;
@@ -22,22 +24,6 @@ struct certcheck {
 	time_t fixed_time;
 	size_t anchors, crls;
 };
-
-/* Drain OpenSSL's error queue into err (after a prefix already there). */
-static void
-append_ssl_errors(char *err, size_t errlen)
-{
-	unsigned long e;
-	size_t len;
-
-	while ((e = ERR_get_error()) != 0) {
-		len = strlen(err);
-		if (len + 3 >= errlen)
-			continue;	/* keep draining */
-		snprintf(err + len, errlen - len, ": ");
-		ERR_error_string_n(e, err + len + 2, errlen - len - 2);
-	}
-}
 
 /* Add every certificate of a PEM file to the store. */
 static int
@@ -135,7 +121,7 @@ load_crl_file(struct certcheck *chk, const char *path, char *err,
 	fclose(f);
 	if (crl == NULL) {
 		snprintf(err, errlen, "CRLFile: %s is not a CRL", path);
-		append_ssl_errors(err, errlen);
+		ssl_append_errors(err, errlen);
 		return -1;
 	}
 	X509_STORE_add_crl(chk->store, crl);
