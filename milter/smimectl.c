@@ -153,6 +153,10 @@ static const struct command commands[] = {
 	    "list the certificates of the local stores" },
 	{ "cert", "import", ctl_cert_import, "[-c FILE] CERTFILE...",
 	    "add certificates to the directory store" },
+	{ "verify", NULL, ctl_verify, "[-c FILE | --anchors FILE] "
+	    "[--content FILE] < MESSAGE", "check an S/MIME signature" },
+	{ "decrypt", NULL, ctl_decrypt, "--key KEY --cert CERT < MESSAGE",
+	    "decrypt an S/MIME message to standard output" },
 	{ "version", NULL, cmd_version, "", "print the version" },
 	{ "help", NULL, cmd_help, "", "print this help" },
 };
