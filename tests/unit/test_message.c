@@ -14,6 +14,7 @@
 #include "config.h"
 #include "log.h"
 #include "message.h"
+#include "message_read.h"
 #include "spool.h"
 
 static struct config *
@@ -168,6 +169,101 @@ test_spool_failure_is_tempfail(void **state)
 	config_release(cfg);
 }
 
+static struct message *
+read_text(const char *text, size_t len, enum msg_status want)
+{
+	struct config *cfg = make_config("SpoolDir /tmp\nSpoolThreshold 16\n");
+	struct message *msg = message_new(cfg, "<a@b>");
+	FILE *in = fmemopen((void *)text, len, "r");
+
+	assert_non_null(in);
+	assert_int_equal(message_read(msg, in), want);
+	fclose(in);
+	config_release(cfg);
+	return msg;
+}
+
+static char *
+body_text(struct message *msg)
+{
+	static char buf[256];
+	char err[128];
+	ssize_t n = spool_read(msg->body, 0, buf, sizeof(buf) - 1, err,
+	    sizeof(err));
+
+	buf[n > 0 ? n : 0] = '\0';
+	return buf;
+}
+
+static void
+test_read_whole_message(void **state)
+{
+	static const char text[] =
+	    "From: Alice <alice@example.org>\r\n"
+	    "Subject: a long\r\n"
+	    "\tfolded subject\r\n"
+	    "To:bob@example.net\n"
+	    "\r\n"
+	    "Body line 1\r\n"
+	    "From: not a header\r\n";
+	struct message *msg = read_text(text, sizeof(text) - 1, MSG_OK);
+
+	(void)state;
+	assert_int_equal(msg->nheaders, 3);
+	assert_string_equal(msg->headers[0].name, "From");
+	assert_string_equal(msg->headers[0].value, " Alice <alice@example.org>");
+	assert_string_equal(msg->headers[1].value,
+	    " a long\r\n\tfolded subject");
+	assert_string_equal(msg->headers[2].name, "To");
+	assert_string_equal(msg->headers[2].value, "bob@example.net");
+	assert_string_equal(body_text(msg),
+	    "Body line 1\r\nFrom: not a header\r\n");
+	message_free(msg);
+}
+
+static void
+test_read_odd_shapes(void **state)
+{
+	static const char no_body[] = "Subject: x\r\nTo: y\r\n";
+	static const char no_blank[] = "Subject: x\r\nthis is body text\r\n";
+	static const char nul_in_body[] = "A: b\r\n\r\nx\0y";
+	struct message *msg;
+
+	(void)state;
+	msg = read_text(no_body, sizeof(no_body) - 1, MSG_OK);
+	assert_int_equal(msg->nheaders, 2);
+	assert_int_equal(spool_size(msg->body), 0);
+	message_free(msg);
+
+	/* A line that is no field ends the header section. */
+	msg = read_text(no_blank, sizeof(no_blank) - 1, MSG_OK);
+	assert_int_equal(msg->nheaders, 1);
+	assert_string_equal(body_text(msg), "this is body text\r\n");
+	message_free(msg);
+
+	msg = read_text(nul_in_body, sizeof(nul_in_body) - 1, MSG_OK);
+	assert_int_equal(spool_size(msg->body), 3);
+	message_free(msg);
+}
+
+static void
+test_read_limits(void **state)
+{
+	size_t len = MESSAGE_READ_MAX_LINE + 100;
+	char *text = malloc(len + 1);
+	struct message *msg;
+
+	(void)state;
+	memcpy(text, "Subject: ", 9);
+	memset(text + 9, 'x', len - 9);
+	text[len - 1] = '\n';
+	text[len] = '\0';
+	msg = read_text(text, len, MSG_TOO_BIG);
+	assert_non_null(strstr(msg->reason, "header line longer than"));
+	message_free(msg);
+	free(text);
+}
+
 int
 main(void)
 {
@@ -178,6 +274,9 @@ main(void)
 		cmocka_unit_test(test_max_message_size),
 		cmocka_unit_test(test_hard_header_bound_without_limit),
 		cmocka_unit_test(test_spool_failure_is_tempfail),
+		cmocka_unit_test(test_read_whole_message),
+		cmocka_unit_test(test_read_odd_shapes),
+		cmocka_unit_test(test_read_limits),
 	};
 
 	log_setup("test_message", false, 0, false, LOG_LVL_ERROR);
