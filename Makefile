@@ -36,7 +36,7 @@ LIBCOMMON  := $(BUILD)/libsmime.a
 MILTER_OBJ := $(BUILD)/milter/smime-milter.o $(BUILD)/milter/callbacks.o \
               $(BUILD)/milter/daemon.o $(BUILD)/milter/mta_libmilter.o
 CTL_OBJ    := $(BUILD)/milter/smimectl.o $(BUILD)/milter/ctl_cert.o \
-              $(BUILD)/milter/ctl_smime.o
+              $(BUILD)/milter/ctl_smime.o $(BUILD)/milter/ctl_process.o
 
 DAEMON := $(BUILD)/smime-milter
 CTL    := $(BUILD)/smimectl

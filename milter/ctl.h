@@ -20,5 +20,6 @@ int ctl_cert_list(int argc, char **argv);
 int ctl_cert_import(int argc, char **argv);
 int ctl_verify(int argc, char **argv);
 int ctl_decrypt(int argc, char **argv);
+int ctl_process(int argc, char **argv);
 
 #endif

@@ -153,6 +153,12 @@ static const struct command commands[] = {
 	    "list the certificates of the local stores" },
 	{ "cert", "import", ctl_cert_import, "[-c FILE] CERTFILE...",
 	    "add certificates to the directory store" },
+	{ "process", NULL, ctl_process, "[-c FILE] [--sign clear|opaque "
+	    "--sign-key KEY --sign-cert CERT [--sign-chain FILE] [--digest "
+	    "sha256|sha384|sha512] [--pss]] [--cipher C] [--key-transport K] "
+	    "[--protect-headers] [--group MEMBER[,MEMBER...]]... --out DIR "
+	    "< MESSAGE", "sign and/or encrypt one message, one copy per "
+	    "group" },
 	{ "verify", NULL, ctl_verify, "[-c FILE | --anchors FILE] "
 	    "[--content FILE] < MESSAGE", "check an S/MIME signature" },
 	{ "decrypt", NULL, ctl_decrypt, "--key KEY --cert CERT < MESSAGE",

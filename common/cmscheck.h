@@ -1,0 +1,45 @@
+/*
+ * cmscheck.h -- the self-check every enveloped copy passes before it
+ * leaves (SPEC M8): its RecipientInfos must identify exactly the
+ * certificates of its delivery group, as read by two independent
+ * parsers (our DER reader and OpenSSL's).
+ */
+#ifndef SMIME_CMSCHECK_H
+#define SMIME_CMSCHECK_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <openssl/x509.h>
+
+/* What copy must look like. */
+struct cmscheck_expect {
+	bool auth;			/* AuthEnvelopedData */
+	const unsigned char *alg;	/* our contentEncryptionAlgorithm */
+	size_t alglen;
+	uint64_t ctlen;			/* ciphertext octets in the tail */
+	size_t prefixlen;		/* prefix octets at the start of head */
+	X509 *const *certs;		/* the group, no duplicates */
+	size_t ncerts;
+};
+
+/*
+ * Check a copy from the base64 text of its first bytes (head: what will
+ * be written, holding at least the whole DER prefix):
+ *  - decode it and read the prefix with the DER reader: content type,
+ *    version (RFC 5652 6.1), no originatorInfo or attributes, the
+ *    algorithm and IV/nonce, every length consistent with the shared
+ *    tail; list the recipient identifiers (ktri rid, kari rek rids; any
+ *    other kind fails) and compare them, as a multiset, with the
+ *    IssuerAndSerialNumber of every expected certificate;
+ *  - rebuild the same fields around a 16-byte dummy ciphertext, parse
+ *    that with d2i_CMS_ContentInfo and match every RecipientInfo (every
+ *    RecipientEncryptedKey of a kari) to an expected certificate with
+ *    OpenSSL's own comparison, each certificate exactly once.
+ * 0 when all holds, else -1 with the first discrepancy in err.
+ */
+int cmscheck_copy(const char *head, size_t headlen,
+    const struct cmscheck_expect *x, char *err, size_t errlen);
+
+#endif

@@ -1,0 +1,88 @@
+#!/bin/bash
+# bench-cms.sh -- "make bench-cms": the encrypt-once fan-out (cmsenv.h)
+# against baselines measured in the same run on this machine:
+#
+#  (a) one 100 KB message to 1,000 single-recipient groups: encrypt once
+#      and fan out, against 1,000 independent CMS_encrypt+SMIME_write_CMS,
+#      and against the floor (1,000 RSA operations + one content
+#      encryption + one base64 pass + copying the output bytes);
+#  (b) a 50 MB message to one recipient: MB/s against
+#      `openssl speed -evp aes-256-gcm` (16384-byte blocks), and the peak
+#      resident set, which must not follow the message size;
+#  (c) 10 KB messages to one recipient: messages/s against one
+#      `openssl cms -encrypt` process per message.
+#
+#   RUNS=5 NGROUPS=1000 BIG_MB=50 SMALL_N=2000 CLI_N=200 tests/bench/bench-cms.sh
+set -euo pipefail
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+TOP=$(cd "$HERE/../.." && pwd)
+BUILD=${BUILD:-$TOP/build}
+RUNS=${RUNS:-5}
+NGROUPS=${NGROUPS:-1000}
+BIG_MB=${BIG_MB:-50}
+SMALL_N=${SMALL_N:-2000}
+CLI_N=${CLI_N:-200}
+BENCH=$BUILD/tests/bench_cms
+
+TMP=$(mktemp -d /var/tmp/bench-cms.XXXXXX)
+trap 'rm -rf "$TMP"' EXIT
+"$TOP/tests/pki/mkpki" "$TMP/pki" >/dev/null
+mkdir -p "$TMP/spool"
+
+# key value lines -> shell variables (a_fanout_speedup=...)
+load() { # load PREFIX < output
+	local k v
+	while read -r k v; do
+		printf -v "$1_$k" '%s' "$v"
+	done
+}
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
+ms() { awk -v s="$1" 'BEGIN { printf "%.2f", s * 1000 }'; }
+
+echo "# bench-cms: $(openssl version), $(nproc) cores, $RUNS runs, medians"
+echo
+
+# ------------------------------------------------------------- (a) fan-out
+load a < <("$BENCH" -r "$RUNS" fanout "$TMP/pki" "$NGROUPS" 100000)
+echo "(a) 100 KB message, $NGROUPS single-recipient groups (RSA-2048, $a_fanout_cipher)"
+printf '  %-46s %9s ms\n' "encrypt once + $NGROUPS copies written" "$(ms "$a_fanout_ours_s")"
+printf '  %-46s %9s ms\n' "  RecipientInfos (OpenSSL CMS, all groups)" "$(ms "$a_fanout_ours_recipients_s")"
+printf '  %-46s %9s ms\n' "  content encryption + shared base64" "$(ms "$a_fanout_ours_content_s")"
+printf '  %-46s %9s ms\n' "  writing the copies" "$(ms "$a_fanout_ours_write_s")"
+printf '  %-46s %9s ms\n' "    of which self-checks" "$(ms "$a_fanout_ours_selfcheck_s")"
+printf '  %-46s %9s ms\n' "$NGROUPS independent CMS_encrypt + SMIME_write" "$(ms "$a_fanout_independent_s")"
+printf '  %-46s %9s ms\n' "floor: $NGROUPS RSA public-key operations" "$(ms "$a_floor_rsa_s")"
+printf '  %-46s %9s ms\n' "floor: one content encryption" "$(ms "$a_floor_content_encryption_s")"
+printf '  %-46s %9s ms\n' "floor: one base64 pass" "$(ms "$a_floor_base64_s")"
+printf '  %-46s %9s ms\n' "floor: copying $NGROUPS x $a_fanout_copy_bytes bytes" "$(ms "$a_floor_copy_output_s")"
+printf '  %-46s %9s ms\n' "floor: sum" "$(ms "$a_floor_sum_s")"
+printf '  speed-up over independent encryptions  %6sx  (goal >= 3)\n' "$a_fanout_speedup"
+printf '  time over the floor                    %6sx  (goal <= 1.3)\n' "$a_fanout_over_floor"
+echo
+
+# ------------------------------------------------------------- (b) stream
+speed=$(openssl speed -seconds 2 -evp aes-256-gcm 2>/dev/null |
+    awk '$1 == "AES-256-GCM" { v = $NF; sub(/k$/, "", v); printf "%.1f", v * 1000 / 1e6 }')
+load b < <("$BENCH" -r "$RUNS" stream "$TMP/pki" $((BIG_MB * 1024 * 1024)) "$TMP/spool")
+echo "(b) ${BIG_MB} MB message, one recipient ($b_stream_cipher), content spooled to disk"
+printf '  %-46s %9s MB/s\n' "openssl speed -evp aes-256-gcm (16 KB blocks)" "$speed"
+printf '  %-46s %9s MB/s  %5sx openssl speed\n' "encrypt + base64 + write copy (discarded)" "$b_stream_mb_per_s" "$(ratio "$b_stream_mb_per_s" "$speed")"
+printf '  %-46s %9s MB/s  %5sx openssl speed\n' "the same, copy written to a spool file" "$b_stream_to_spool_mb_per_s" "$(ratio "$b_stream_to_spool_mb_per_s" "$speed")"
+printf '  %-46s %9s MB/s  %5sx openssl speed\n' "in-process AES alone (64 KB chunks)" "$b_stream_aes_only_mb_per_s" "$(ratio "$b_stream_aes_only_mb_per_s" "$speed")"
+printf '  %-46s %9s MB/s\n' "in-process base64 alone" "$b_stream_base64_only_mb_per_s"
+printf '  %-46s %9s KiB (%s KiB before; goal: not ~%d MB)\n' "peak resident set" "$b_stream_peak_rss_kb" "$b_stream_rss_before_kb" "$BIG_MB"
+echo
+
+# ------------------------------------------------------------- (c) small
+load c < <("$BENCH" -r "$RUNS" small "$TMP/pki" "$SMALL_N" 10000)
+head -c 10000 /dev/urandom | base64 -w 76 | head -c 10000 >"$TMP/msg.txt"
+start=$(date +%s%N)
+for _ in $(seq 1 "$CLI_N"); do
+	openssl cms -encrypt -binary -aes-256-gcm -in "$TMP/msg.txt" \
+	    -out "$TMP/msg.p7m" "$TMP/pki/certs/alice-rsa2048.pem"
+done
+ns=$(( $(date +%s%N) - start ))
+cli=$(awk -v n="$CLI_N" -v ns="$ns" 'BEGIN { printf "%.1f", n / (ns / 1e9) }')
+echo "(c) 10 KB messages, one recipient ($c_small_cipher)"
+printf '  %-46s %9s msg/s\n' "openssl cms -encrypt, one process each" "$cli"
+printf '  %-46s %9s msg/s  %5sx\n' "spool + encrypt + write, in process" "$c_small_messages_per_s" "$(ratio "$c_small_messages_per_s" "$cli")"
