@@ -252,7 +252,7 @@ b64out_decode(const char *in, size_t len, unsigned char *out,
 		} else if (d == V_PAD)
 			npad++;
 		else if (d != V_SKIP)
-			return -1;	/* data after padding, or not base64 */
+			return -1;	/* after padding, or not base64 */
 	}
 	if (nacc == 0 && npad == 0) {
 		*outlen = n;

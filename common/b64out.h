@@ -14,10 +14,10 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#define B64OUT_LINE	76	/* characters per line (RFC 2045 maximum) */
+#define B64OUT_LINE	76	/* characters per line, RFC 2045 maximum */
 
 struct b64out {
-	unsigned char carry[2];	/* input bytes waiting for a whole quantum */
+	unsigned char carry[2];	/* input short of a whole quantum */
 	size_t ncarry;
 	size_t col;		/* characters on the current line */
 };

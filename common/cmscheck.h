@@ -18,8 +18,8 @@ struct cmscheck_expect {
 	bool auth;			/* AuthEnvelopedData */
 	const unsigned char *alg;	/* our contentEncryptionAlgorithm */
 	size_t alglen;
-	uint64_t ctlen;			/* ciphertext octets in the tail */
-	size_t prefixlen;		/* prefix octets at the start of head */
+	uint64_t ctlen;			/* ciphertext octets (tail) */
+	size_t prefixlen;		/* prefix octets heading head */
 	X509 *const *certs;		/* the group, no duplicates */
 	size_t ncerts;
 };

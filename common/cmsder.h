@@ -27,7 +27,7 @@
 
 #define CMSDER_TAG_LEN	16			/* GCM tag */
 #define CMSDER_MAC_TLV	(2 + CMSDER_TAG_LEN)	/* its OCTET STRING */
-#define CMSDER_ALG_MAX	40			/* our AlgorithmIdentifiers */
+#define CMSDER_ALG_MAX	40		/* our AlgorithmIdentifiers */
 
 /* The fields of one copy before its encryptedContent octets. */
 struct cmsder_copy {

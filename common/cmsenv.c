@@ -3,9 +3,9 @@
  *
  * cms_envelope_new():
  *   choose the cipher -> CEK and every group's RecipientInfos (cmsri.c)
- *   -> every group's DER prefix (cmsder.c) -> encrypt the content once,
- *   streaming from its spool, base64-encoding the shared tail on the fly
- *   into one spool per line alignment that some copy needs.
+ *   -> every group's DER prefix (cmsder.c; the content's size fixes all
+ *   lengths in advance) -> encrypt the content once into the shared
+ *   base64 encodings the prefixes' alignments need (cmstail.c).
  * cms_envelope_write():
  *   head = base64(prefix + the first r tail bytes), r = (3 - prefix % 3)
  *   % 3 so that the head ends on a whole quantum and its own line; the
@@ -20,19 +20,17 @@
 #include <strings.h>
 #include <time.h>
 
-#include <openssl/crypto.h>
-#include <openssl/evp.h>
 #include <openssl/rand.h>
 
 #include "b64out.h"
 #include "cmscheck.h"
 #include "cmsder.h"
 #include "cmsri.h"
+#include "cmstail.h"
 #include "sink.h"
 #include "spool.h"
 #include "sslerr.h"
 
-#define CHUNK		65536
 #define DEFAULT_DIR	"/var/tmp"
 #define DEFAULT_THRESHOLD (256 * 1024)
 
@@ -46,17 +44,6 @@ struct copy {
 	unsigned r;			/* tail bytes that join the head */
 };
 
-/*
- * The base64 of the shared tail from one offset: in one block of memory
- * when it fits under the spool threshold (so that a copy is one write),
- * else in a spool.  Its exact size is known in advance.
- */
-struct shared {
-	char *mem;
-	size_t len, size;
-	struct spool *sp;
-};
-
 struct cms_envelope {
 	enum cms_cipher cipher;
 	bool auth;
@@ -64,8 +51,7 @@ struct cms_envelope {
 	size_t alglen;
 	uint64_t ctlen;			/* ciphertext octets */
 	uint64_t taillen;		/* ciphertext + mac TLV */
-	unsigned char tailstart[2];	/* first tail bytes, for heads */
-	struct shared *shared[3];	/* base64 of tail[r..], by r */
+	struct cmstail *tail;		/* shared by all copies */
 	struct copy *copies;
 	size_t ncopies;
 	struct cms_envelope_stats st;
@@ -291,218 +277,14 @@ cleanup:
 	return rc;
 }
 
-/* Characters of base64 for n bytes in CRLF-ended lines. */
-static uint64_t
-base64_size(uint64_t n)
-{
-	uint64_t chars = (n + 2) / 3 * 4;
-
-	return chars + 2 * ((chars + B64OUT_LINE - 1) / B64OUT_LINE);
-}
-
-static struct shared *
-shared_new(uint64_t size, const char *dir, uint64_t threshold)
-{
-	struct shared *s = calloc(1, sizeof(*s));
-
-	if (s == NULL)
-		return NULL;
-	if (size <= threshold && size < SIZE_MAX) {
-		s->size = (size_t)size;
-		if ((s->mem = malloc(s->size + 1)) != NULL)
-			return s;
-	} else if ((s->sp = spool_new(dir, threshold)) != NULL)
-		return s;
-	free(s);
-	return NULL;
-}
-
-static int
-shared_append(struct shared *s, const char *p, size_t n, char *err,
-    size_t errlen)
-{
-	if (s->sp != NULL)
-		return spool_append(s->sp, p, n, err, errlen);
-	if (n > s->size - s->len) {
-		snprintf(err, errlen, "shared base64 longer than computed");
-		return -1;
-	}
-	memcpy(s->mem + s->len, p, n);
-	s->len += n;
-	return 0;
-}
-
-static uint64_t
-shared_len(const struct shared *s)
-{
-	return s->sp != NULL ? spool_size(s->sp) : s->len;
-}
-
-static int
-shared_copy(const struct shared *s, const struct sink *out, char *err,
-    size_t errlen)
-{
-	if (s->sp != NULL)
-		return spool_copy_to_sink(s->sp, out, err, errlen);
-	return sink_write(out, s->mem, s->len, err, errlen);
-}
-
-static void
-shared_free(struct shared *s)
-{
-	if (s == NULL)
-		return;
-	spool_free(s->sp);
-	free(s->mem);
-	free(s);
-}
-
-/* Shared-tail base64 encoders, one per needed alignment. */
-struct tail_coder {
-	struct cms_envelope *env;
-	struct b64out b64[3];
-	uint64_t fed;			/* tail bytes seen */
-	char *text;			/* b64out_bound(CHUNK + 64) */
-};
-
-static int
-feed_tail(struct tail_coder *tc, const unsigned char *p, size_t len,
-    char *err, size_t errlen)
-{
-	struct cms_envelope *env = tc->env;
-	size_t r, skip, n;
-
-	for (r = 0; tc->fed + r < sizeof(env->tailstart) && r < len; r++)
-		env->tailstart[tc->fed + r] = p[r];
-	for (r = 0; r < 3; r++) {
-		if (env->shared[r] == NULL)
-			continue;
-		skip = tc->fed >= r ? 0 : (size_t)(r - tc->fed);
-		if (skip >= len)
-			continue;
-		n = b64out_update(&tc->b64[r], p + skip, len - skip,
-		    tc->text);
-		if (shared_append(env->shared[r], tc->text, n, err,
-		    errlen) != 0)
-			return -1;
-	}
-	tc->fed += len;
-	return 0;
-}
-
-static int
-finish_tail(struct tail_coder *tc, char *err, size_t errlen)
-{
-	struct cms_envelope *env = tc->env;
-	size_t r, n;
-
-	for (r = 0; r < 3; r++) {
-		if (env->shared[r] == NULL)
-			continue;
-		n = b64out_final(&tc->b64[r], tc->text);
-		if (shared_append(env->shared[r], tc->text, n, err,
-		    errlen) != 0)
-			return -1;
-		if (shared_len(env->shared[r]) !=
-		    base64_size(env->taillen - r)) {
-			snprintf(err, errlen, "shared base64 of unexpected "
-			    "length");
-			return -1;
-		}
-		env->st.shared_encodings++;
-		env->st.shared_base64_bytes = shared_len(env->shared[r]);
-	}
-	return 0;
-}
-
-/* Encrypt the content once, streaming, into the shared base64 spools. */
-static int
-encrypt_content(struct cms_envelope *env, const struct spool *content,
-    const unsigned char *cek, const unsigned char *iv, char *err,
-    size_t errlen)
-{
-	struct tail_coder tc;
-	EVP_CIPHER_CTX *ctx = NULL;
-	const EVP_CIPHER *cipher;
-	unsigned char *in = NULL, *out = NULL, tag[CMSDER_TAG_LEN];
-	unsigned char mac[CMSDER_MAC_TLV];
-	uint64_t off = 0;
-	ssize_t got;
-	int n, rc = -1;
-	size_t r;
-
-	memset(&tc, 0, sizeof(tc));
-	tc.env = env;
-	for (r = 0; r < 3; r++)
-		b64out_init(&tc.b64[r]);
-	switch (env->cipher) {
-	case CMS_CIPHER_AES128_GCM: cipher = EVP_aes_128_gcm(); break;
-	case CMS_CIPHER_AES256_GCM: cipher = EVP_aes_256_gcm(); break;
-	case CMS_CIPHER_AES128_CBC: cipher = EVP_aes_128_cbc(); break;
-	default: cipher = EVP_aes_256_cbc(); break;
-	}
-	in = malloc(CHUNK);
-	out = malloc(CHUNK + 32);
-	tc.text = malloc(b64out_bound(CHUNK + 64));
-	ctx = EVP_CIPHER_CTX_new();
-	if (in == NULL || out == NULL || tc.text == NULL || ctx == NULL) {
-		snprintf(err, errlen, "out of memory");
-		goto cleanup;
-	}
-	if (EVP_EncryptInit_ex(ctx, cipher, NULL, NULL, NULL) != 1 ||
-	    (env->auth && EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_IVLEN, 12,
-	    NULL) != 1) ||
-	    EVP_EncryptInit_ex(ctx, NULL, NULL, cek, iv) != 1)
-		goto ssl;
-	while ((got = spool_read(content, off, in, CHUNK, err, errlen)) > 0) {
-		off += (uint64_t)got;
-		if (EVP_EncryptUpdate(ctx, out, &n, in, (int)got) != 1)
-			goto ssl;
-		if (feed_tail(&tc, out, (size_t)n, err, errlen) != 0)
-			goto cleanup;
-	}
-	if (got < 0)
-		goto cleanup;
-	if (EVP_EncryptFinal_ex(ctx, out, &n) != 1)
-		goto ssl;
-	if (feed_tail(&tc, out, (size_t)n, err, errlen) != 0)
-		goto cleanup;
-	if (env->auth) {
-		if (EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_GET_TAG,
-		    CMSDER_TAG_LEN, tag) != 1)
-			goto ssl;
-		cmsder_mac(tag, mac);
-		if (feed_tail(&tc, mac, sizeof(mac), err, errlen) != 0)
-			goto cleanup;
-	}
-	if (off != env->st.content_bytes || tc.fed != env->taillen) {
-		snprintf(err, errlen, "content changed while encrypting");
-		goto cleanup;
-	}
-	rc = finish_tail(&tc, err, errlen);
-	goto cleanup;
-ssl:
-	ssl_error(err, errlen, "content encryption failed");
-cleanup:
-	EVP_CIPHER_CTX_free(ctx);
-	if (in != NULL)
-		OPENSSL_cleanse(in, CHUNK);
-	free(in);
-	free(out);
-	free(tc.text);
-	return rc;
-}
-
 struct cms_envelope *
 cms_envelope_new(const struct spool *content, const struct cms_group *groups,
     size_t ngroups, const struct cms_options *opt, char *err, size_t errlen)
 {
 	struct cms_envelope *env;
+	struct cmstail_params tp;
 	struct cmsri *ri = NULL;
 	unsigned char iv[16];
-	const unsigned char *cek;
-	const char *dir;
-	uint64_t threshold;
 	size_t g, ceklen;
 	double t0 = now(), t1;
 
@@ -535,11 +317,10 @@ cms_envelope_new(const struct spool *content, const struct cms_group *groups,
 
 	/* The content's size fixes every length before it is encrypted. */
 	env->st.content_bytes = spool_size(content);
-	env->ctlen = env->auth ? env->st.content_bytes :
-	    (env->st.content_bytes / 16 + 1) * 16;
+	env->ctlen = cmstail_ctlen(env->auth, env->st.content_bytes);
 	env->taillen = env->ctlen + (env->auth ? CMSDER_MAC_TLV : 0);
 	env->st.ciphertext_bytes = env->ctlen;
-	/* A fresh IV (CBC) or nonce (GCM), never the template's. */
+	/* A fresh IV (CBC) or nonce (GCM): the template's is never used. */
 	if (RAND_bytes(iv, sizeof(iv)) != 1) {
 		ssl_error(err, errlen, "cannot draw an IV");
 		goto fail;
@@ -556,24 +337,22 @@ cms_envelope_new(const struct spool *content, const struct cms_group *groups,
 	t1 = now();
 	env->st.recipient_seconds = t1 - t0;
 
-	dir = opt->spool_dir != NULL ? opt->spool_dir : DEFAULT_DIR;
-	threshold = opt->spool_threshold != 0 ? opt->spool_threshold :
+	memset(&tp, 0, sizeof(tp));
+	tp.cipher = env->cipher;
+	tp.cek = cmsri_cek(ri, &ceklen);
+	tp.iv = iv;
+	for (g = 0; g < ngroups; g++)
+		tp.need[env->copies[g].r] = true;
+	tp.dir = opt->spool_dir != NULL ? opt->spool_dir : DEFAULT_DIR;
+	tp.threshold = opt->spool_threshold != 0 ? opt->spool_threshold :
 	    DEFAULT_THRESHOLD;
-	for (g = 0; g < ngroups; g++) {
-		unsigned r = env->copies[g].r;
-
-		if (env->taillen > r && env->shared[r] == NULL &&
-		    (env->shared[r] = shared_new(base64_size(env->taillen -
-		    r), dir, threshold)) == NULL) {
-			snprintf(err, errlen, "out of memory");
-			goto fail;
-		}
-	}
-	cek = cmsri_cek(ri, &ceklen);
-	if (encrypt_content(env, content, cek, iv, err, errlen) != 0)
+	if ((env->tail = cmstail_encrypt(content, &tp, err, errlen)) == NULL)
 		goto fail;
 	cmsri_free(ri);
 	env->st.content_seconds = now() - t1;
+	env->st.shared_encodings = cmstail_encodings(env->tail);
+	env->st.shared_base64_bytes = cmstail_base64_len(env->tail,
+	    env->copies[0].r);
 	return env;
 fail:
 	cmsri_free(ri);
@@ -607,7 +386,7 @@ encode_head(const struct cms_envelope *env, const struct copy *c,
 		return NULL;
 	b64out_init(&b);
 	n = b64out_update(&b, c->prefix, c->prefixlen, text);
-	n += b64out_update(&b, env->tailstart, r, text + n);
+	n += b64out_update(&b, cmstail_start(env->tail), r, text + n);
 	n += b64out_final(&b, text + n);
 	*len = n;
 	return text;
@@ -659,7 +438,7 @@ cms_envelope_write(struct cms_envelope *env, size_t group,
 	    sink_write(out, head, headlen, err, errlen) != 0)
 		goto cleanup;
 	if (env->taillen > c->r &&
-	    shared_copy(env->shared[c->r], out, err, errlen) != 0)
+	    cmstail_copy(env->tail, c->r, out, err, errlen) != 0)
 		goto cleanup;
 	rc = 0;
 cleanup:
@@ -684,7 +463,6 @@ cms_envelope_free(struct cms_envelope *env)
 	for (i = 0; i < env->ncopies; i++)
 		free_copy(&env->copies[i]);
 	free(env->copies);
-	for (i = 0; i < 3; i++)
-		shared_free(env->shared[i]);
+	cmstail_free(env->tail);
 	free(env);
 }

@@ -22,6 +22,13 @@
  * OpenSSL) and its recipient identifiers must equal the group's
  * certificates exactly, else cms_envelope_write() fails (fail closed: the
  * caller tempfails the message).
+ *
+ * Readers: openssl cms reads every combination; gpgsm 2.2 (Debian 12)
+ * reads CBC with RSA PKCS#1 v1.5 only -- no AuthEnvelopedData, no OAEP.
+ *
+ * Parts: cmsri.c (the CEK and RecipientInfos, through OpenSSL), cmsder.c
+ * (the DER layout around them), cmstail.c (the one encryption and the
+ * shared base64), cmscheck.c (the self-check), der.c, b64out.c.
  */
 #ifndef SMIME_CMSENV_H
 #define SMIME_CMSENV_H
@@ -62,16 +69,18 @@ const char *cms_keytransport_name(enum cms_keytransport kt);
 
 /* One delivery group: the certificates one copy is encrypted to. */
 struct cms_group {
-	const struct cert_candidate *recips;	/* only .cert and .caps used */
+	const struct cert_candidate *recips;	/* .cert and .caps used */
 	size_t nrecips;				/* >= 1 */
-	const char *label;	/* for messages: "visible", "bcc:..."; or NULL */
+	const char *label;	/* for messages ("visible", "bcc:...") */
 };
 
 struct cms_options {
 	enum cms_cipher cipher;
 	enum cms_keytransport kt;
-	const char *spool_dir;		/* shared base64 past the threshold; */
-	uint64_t spool_threshold;	/* NULL/0: "/var/tmp", 256 KiB */
+	/* Where the shared base64 goes past spool_threshold bytes (per
+	 * encoding); NULL and 0 mean "/var/tmp" and 256 KiB. */
+	const char *spool_dir;
+	uint64_t spool_threshold;
 	/*
 	 * Test hook, never set in production: k > 0 gives group k-1 one
 	 * recipient too many (another group's certificate, or a duplicate)
@@ -131,11 +140,11 @@ int cms_envelope_write(struct cms_envelope *env, size_t group,
 /* Where the time went and what was shared, for logs and benchmarks. */
 struct cms_envelope_stats {
 	double recipient_seconds;	/* CEK, RecipientInfos, prefixes */
-	double content_seconds;		/* encryption and shared base64 */
+	double content_seconds;		/* encryption, shared base64 */
 	double check_seconds;		/* self-checks, over all writes */
 	uint64_t content_bytes;
 	uint64_t ciphertext_bytes;	/* encryptedContent octets */
-	unsigned shared_encodings;	/* base64 encodings of it made (1-3) */
+	unsigned shared_encodings;	/* base64 encodings made (1-3) */
 	uint64_t shared_base64_bytes;	/* per encoding */
 	size_t recipient_infos;		/* made, over all groups */
 };

@@ -65,7 +65,7 @@ struct cmsri {
 	size_t ceklen;
 	unsigned char *tmpl;		/* template DER (OPENSSL_malloc) */
 	size_t tmpllen;
-	CMS_ContentInfo *cms;		/* parsed template holding the CEK */
+	CMS_ContentInfo *cms;		/* parsed template with the CEK */
 	size_t used;			/* recipients added to cms */
 };
 

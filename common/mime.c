@@ -128,11 +128,11 @@ mime_utf8_ok(const struct utf8v *v)
 
 /* ---- structured field lexing -------------------------------------- */
 
-/* RFC 2045 tspecials, plus space and controls: what ends a token. */
+/* RFC 2045 tspecials, space, controls and 8-bit: what ends a token. */
 static bool
 is_tspecial(int c)
 {
-	return c <= ' ' || c == 0x7f || strchr("()<>@,;:\\\"/[]?=", c) != NULL;
+	return c <= ' ' || c >= 0x7f || strchr("()<>@,;:\\\"/[]?=", c) != NULL;
 }
 
 /* Skip whitespace, line breaks and (nested) comments. */
@@ -341,12 +341,14 @@ hexdig(int c)
 
 /*
  * Append the value of one raw parameter: unquoted, line breaks dropped,
- * and for an extended one "%XX" decoded (after the charset'language'
- * prefix when want_charset; the charset goes to *charset).
+ * and for an extended one "%XX" decoded.  want_charset: an extended
+ * value's charset'language' prefix is parsed, the charset appended first
+ * (its offset in *charset); *value (may be NULL) gets the offset where
+ * the value starts.
  */
 static void
 app_value(struct app *a, const struct rawparam *rp, bool want_charset,
-    size_t *charset)
+    size_t *charset, size_t *value)
 {
 	const char *v = rp->val, *end = rp->val + rp->vallen, *q1, *q2;
 	bool quoted = v < end && *v == '"';
@@ -368,6 +370,8 @@ app_value(struct app *a, const struct rawparam *rp, bool want_charset,
 			v = q2 + 1;
 		}
 	}
+	if (value != NULL)
+		*value = a->ct->poolused;
 	for (; v < end; v++) {
 		if (*v == '\r' || *v == '\n')
 			continue;
@@ -392,82 +396,75 @@ same_base(const struct rawparam *x, const struct rawparam *y)
 }
 
 /*
- * Add parameter rps[first] to ct, joining all its RFC 2231 sections in
- * number order, and mark them used.
+ * Append the RFC 2231 sections of rps[first]'s parameter in number
+ * order, marking them used; true if any was extended.
+ */
+static bool
+app_sections(struct app *a, const struct rawparam *rps, size_t nrp,
+    size_t first, bool *used, size_t *charset, size_t *value)
+{
+	bool any_ext = false, firstsec = true;
+	size_t i, best;
+
+	for (;;) {
+		best = nrp;
+		for (i = first; i < nrp; i++)
+			if (!used[i] && rps[i].section >= 0 &&
+			    same_base(&rps[i], &rps[first]) && (best == nrp ||
+			    rps[i].section < rps[best].section))
+				best = i;
+		if (best == nrp)
+			return any_ext;
+		used[best] = true;
+		/* charset'language' only in the first section */
+		app_value(a, &rps[best], firstsec, charset,
+		    firstsec ? value : NULL);
+		firstsec = false;
+		any_ext |= rps[best].ext;
+	}
+}
+
+/*
+ * Add parameter rps[first] to ct, joining all its RFC 2231 sections, and
+ * mark them used.  A duplicate name is ignored, one that does not fit
+ * dropped (ct->truncated).
  */
 static void
 add_param(struct mime_ctype *ct, const struct rawparam *rps, size_t nrp,
     size_t first, bool *used)
 {
 	struct app a = { ct, false, MIME_CT_POOL - POOL_RESERVE };
-	struct mime_param *mp;
-	size_t start = ct->poolused, i, best, charset = 0;
-	bool any_ext = false, full;
+	struct mime_param mp = { 0 };
+	size_t start = ct->poolused, i;
+	bool full;
 	char name[64];
 
 	snprintf(name, sizeof(name), "%.*s", (int)rps[first].namelen,
 	    rps[first].name);
 	full = ct->nparams >= MIME_CT_MAXPARAMS - PARAM_RESERVE;
 	if (mime_ctype_param(ct, name) != NULL || full) {
-		if (full)
-			ct->truncated = true;
+		ct->truncated |= full;
 		for (i = first; i < nrp; i++)
 			if (same_base(&rps[i], &rps[first]))
 				used[i] = true;
 		return;
 	}
-	mp = &ct->params[ct->nparams];
-	memset(mp, 0, sizeof(*mp));
-	mp->name = app_str(&a, rps[first].name, rps[first].namelen, true);
+	mp.name = app_str(&a, rps[first].name, rps[first].namelen, true);
 	if (rps[first].section < 0) {
 		used[first] = true;
-		any_ext = rps[first].ext;
-		mp->value = ct->poolused;
-		app_value(&a, &rps[first], true, &charset);
-		if (charset != 0)	/* the charset went first: value after */
-			mp->value = charset + strlen(ct->pool + charset) + 1;
-	} else {
-		mp->value = 0;
-		for (;;) {
-			best = nrp;
-			for (i = first; i < nrp; i++)
-				if (!used[i] && rps[i].section >= 0 &&
-				    same_base(&rps[i], &rps[first]) &&
-				    (best == nrp ||
-				    rps[i].section < rps[best].section))
-					best = i;
-			if (best == nrp)
-				break;
-			used[best] = true;
-			if (mp->value == 0) {
-				if (rps[best].ext) {
-					/* charset'lang' only in the first */
-					size_t before = ct->poolused;
-
-					app_value(&a, &rps[best], true,
-					    &charset);
-					mp->value = charset != 0 ?
-					    charset + strlen(ct->pool +
-					    charset) + 1 : before;
-				} else {
-					mp->value = ct->poolused;
-					app_value(&a, &rps[best], false, NULL);
-				}
-			} else
-				app_value(&a, &rps[best], false, NULL);
-			any_ext |= rps[best].ext;
-		}
-	}
-	mp->valuelen = a.full ? 0 : ct->poolused - mp->value;
+		app_value(&a, &rps[first], true, &mp.charset, &mp.value);
+		mp.extended = rps[first].ext;
+	} else
+		mp.extended = app_sections(&a, rps, nrp, first, used,
+		    &mp.charset, &mp.value);
+	mp.valuelen = ct->poolused - mp.value;
 	app_putc(&a, '\0');
 	if (a.full) {
 		ct->poolused = start;
 		ct->truncated = true;
 		return;
 	}
-	mp->charset = charset;
-	mp->extended = any_ext;
-	ct->nparams++;
+	ct->params[ct->nparams++] = mp;
 }
 
 static void

@@ -155,7 +155,8 @@ int mime_classify(const struct header *h, size_t n, struct mime_info *info);
  *  - a leaf whose content has 8-bit bytes, NUL, bare CR or lines over
  *    998 octets (whatever its Content-Transfer-Encoding says, unless
  *    base64 or quoted-printable) is re-encoded: text/ and message/ types
- *    to quoted-printable, others to base64, and its
+ *    (but message/global) to quoted-printable, CRLF kept as hard line
+ *    breaks, others to base64 in lines of 76, and its
  *    Content-Transfer-Encoding replaced; "8bit"/"binary" on clean content
  *    become "7bit";
  *  - base64 and quoted-printable parts are copied, only line ends made
@@ -172,12 +173,17 @@ int mime_classify(const struct header *h, size_t n, struct mime_info *info);
  *    becomes message/global in base64 (RFC 6532); multipart/ without a
  *    usable boundary is opaque (application/octet-stream in base64 when
  *    not 7-bit);
+ *  - of duplicate Content-Type or Content-Transfer-Encoding fields only
+ *    the first, which decided how the entity was read, is written;
  *  - a message without Content-Type becomes text/plain with charset
  *    us-ascii, utf-8 (valid UTF-8) or unknown-8bit (RFC 1428), a text/
  *    part without charset that needs re-encoding gets one the same way;
  *  - Content-Type/-Disposition parameters with 8-bit bytes are rewritten
  *    in RFC 2231 form, unstructured fields with 8-bit bytes in RFC 2047
  *    encoded words.
+ *
+ * Lines of unfoldable header fields may stay over 998 octets; header
+ * fields with invalid names are left out.
  *
  * headers: the message's header fields in order; body: the body as
  * received (CRLF or LF line ends); opt may be NULL (no header protection).

@@ -61,8 +61,13 @@ int mime_ctype_set_param(struct mime_ctype *ct, const char *name,
 void mime_ctype_reset(struct mime_ctype *ct, const char *type,
     const char *subtype);
 
-/* Write copies of the protected fields of h (RFC 9788 injected fields). */
+/*
+ * Write copies of the protected fields of h (RFC 9788 injected fields),
+ * and their HP-Outer lines; *kept_8bit as for mime_write_field().
+ */
 int mime_hp_write_injected(const struct header *h, size_t n,
+    const struct sink *out, bool *kept_8bit, char *err, size_t errlen);
+int mime_hp_write_outer(const struct header *h, size_t n,
     const struct sink *out, bool *kept_8bit, char *err, size_t errlen);
 
 #endif

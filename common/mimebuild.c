@@ -98,6 +98,7 @@ struct hblock {
 	struct header *h;
 	size_t n, cap;
 	size_t bytes;
+	size_t lastlen, lastcap;	/* the last field's value */
 };
 
 struct part {
@@ -366,28 +367,36 @@ field_name_len(const unsigned char *p, size_t len, size_t *colon)
 	return n;
 }
 
-/* Append p[0..n) to *dst (length *dlen), NUL and bare CR made spaces. */
+/*
+ * Append prefix and p[0..n) to the value of the last field, NUL and bare
+ * CR made spaces; the buffer grows geometrically (many short lines).
+ */
 static int
-append_clean(struct ctx *c, char **dst, size_t *dlen, const char *prefix,
+hb_append(struct ctx *c, struct hblock *hb, const char *prefix,
     const unsigned char *p, size_t n)
 {
-	size_t plen = strlen(prefix), i;
+	struct header *f = &hb->h[hb->n - 1];
+	size_t plen = strlen(prefix), need, i;
 	char *v;
 
-	if (*dlen + plen + n > MIME_MAX_FIELD) {
+	need = hb->lastlen + plen + n + 1;
+	if (strlen(f->name) + need - 1 > MIME_MAX_FIELD) {
 		snprintf(c->err, c->errlen, "header line longer than %d bytes",
 		    MIME_MAX_FIELD);
 		return -1;
 	}
-	if ((v = realloc(*dst, *dlen + plen + n + 1)) == NULL)
-		return fail(c, "out of memory");
-	memcpy(v + *dlen, prefix, plen);
+	if (need > hb->lastcap) {
+		hb->lastcap = need < 128 ? 128 : need * 2;
+		if ((v = realloc(f->value, hb->lastcap)) == NULL)
+			return fail(c, "out of memory");
+		f->value = v;
+	}
+	v = f->value + hb->lastlen;
+	memcpy(v, prefix, plen);
 	for (i = 0; i < n; i++)
-		v[*dlen + plen + i] = p[i] == '\0' || p[i] == '\r' ? ' ' :
-		    (char)p[i];
-	*dlen += plen + n;
-	v[*dlen] = '\0';
-	*dst = v;
+		v[plen + i] = p[i] == '\0' || p[i] == '\r' ? ' ' : (char)p[i];
+	v[plen + n] = '\0';
+	hb->lastlen += plen + n;
 	return 0;
 }
 
@@ -396,7 +405,6 @@ hb_add_field(struct ctx *c, struct hblock *hb, const struct seg *s,
     size_t namelen, size_t colon)
 {
 	struct header *grown, *f;
-	size_t vlen = 0;
 
 	if (hb->n == MIME_MAX_PART_FIELDS) {
 		snprintf(c->err, c->errlen, "more than %d header fields in a "
@@ -414,22 +422,8 @@ hb_add_field(struct ctx *c, struct hblock *hb, const struct seg *s,
 	if ((f->name = strndup((const char *)s->p, namelen)) == NULL)
 		return fail(c, "out of memory");
 	hb->n++;
-	return append_clean(c, &f->value, &vlen, "", s->p + colon + 1,
-	    s->len - colon - 1);
-}
-
-static int
-hb_continue(struct ctx *c, struct hblock *hb, const struct seg *s)
-{
-	struct header *f = &hb->h[hb->n - 1];
-	size_t vlen = strlen(f->value);
-
-	if (vlen + strlen(f->name) + s->len + 2 > MIME_MAX_FIELD) {
-		snprintf(c->err, c->errlen, "header line longer than %d bytes",
-		    MIME_MAX_FIELD);
-		return -1;
-	}
-	return append_clean(c, &f->value, &vlen, "\r\n", s->p, s->len);
+	hb->lastlen = hb->lastcap = 0;
+	return hb_append(c, hb, "", s->p + colon + 1, s->len - colon - 1);
 }
 
 /*
@@ -467,7 +461,8 @@ read_headers(struct ctx *c, uint64_t start, struct hblock *hb,
 		if (match_boundary(c, &s, &close) >= 0)
 			break;
 		if (is_wsp(s.p[0]) && hb->n > 0) {
-			if (s.partial || hb_continue(c, hb, &s) != 0)
+			if (s.partial || hb_append(c, hb, "\r\n", s.p,
+			    s.len) != 0)
 				goto toolong;
 			continue;
 		}
@@ -604,6 +599,18 @@ root_field(const char *name)
 	return strncasecmp(name, "Content-", 8) == 0;
 }
 
+/* RFC 5322 field name: printable ASCII but ':'.  The MTA checks too. */
+static bool
+valid_name(const char *name)
+{
+	const unsigned char *p = (const unsigned char *)name;
+
+	for (; *p != '\0'; p++)
+		if (*p <= ' ' || *p >= 0x7f || *p == ':')
+			return false;
+	return p != (const unsigned char *)name;
+}
+
 static bool
 needs_rewrite(const struct header *f)
 {
@@ -624,8 +631,8 @@ write_protected(struct ctx *c, struct part *p)
 	if (mime_hp_write_injected(p->h, p->nh, &c->osink,
 	    &c->info->kept_8bit, c->err, c->errlen) != 0)
 		return -1;
-	if (strcmp(hp_mode(c), "cipher") == 0 && mime_hp_outer_fields(p->h,
-	    p->nh, &c->osink, c->err, c->errlen) != 0)
+	if (strcmp(hp_mode(c), "cipher") == 0 && mime_hp_write_outer(p->h,
+	    p->nh, &c->osink, &c->info->kept_8bit, c->err, c->errlen) != 0)
 		return -1;
 	if (mime_ctype_set_param(&p->ct, "hp", hp_mode(c)) != 0)
 		return fail(c, "no room for the hp parameter");
@@ -669,7 +676,7 @@ write_headers(struct ctx *c, struct part *p, const char *newcte)
 	for (i = 0; i < p->nh && rc == 0; i++) {
 		f = &p->h[i];
 		if (f->name == NULL || f->value == NULL ||
-		    (p->root && !root_field(f->name)))
+		    !valid_name(f->name) || (p->root && !root_field(f->name)))
 			continue;
 		if (strcasecmp(f->name, "Content-Type") == 0) {
 			if (f != p->cth)

@@ -62,7 +62,7 @@ mime_hp_write_injected(const struct header *h, size_t n,
 /* "HP-Outer: Name: value" with the value as the outer message has it. */
 static int
 write_hp_outer(const struct sink *out, const char *name, const char *value,
-    char *err, size_t errlen)
+    bool *kept_8bit, char *err, size_t errlen)
 {
 	const char *v = mime_hp_outer_value(name, value);
 	size_t len = strlen(name) + strlen(v) + 3;
@@ -76,22 +76,30 @@ write_hp_outer(const struct sink *out, const char *name, const char *value,
 	while (*v == ' ' || *v == '\t')
 		v++;
 	snprintf(combined, len, "%s: %s", name, v);
-	rc = mime_write_field(out, "HP-Outer", combined, NULL, err, errlen);
+	rc = mime_write_field(out, "HP-Outer", combined, kept_8bit, err,
+	    errlen);
 	free(combined);
 	return rc;
 }
 
 int
-mime_hp_outer_fields(const struct header *h, size_t n,
-    const struct sink *out, char *err, size_t errlen)
+mime_hp_write_outer(const struct header *h, size_t n,
+    const struct sink *out, bool *kept_8bit, char *err, size_t errlen)
 {
 	size_t i;
 
 	for (i = 0; i < n; i++)
 		if (h[i].name != NULL && h[i].value != NULL &&
 		    mime_hp_protected(h[i].name) &&
-		    write_hp_outer(out, h[i].name, h[i].value, err,
+		    write_hp_outer(out, h[i].name, h[i].value, kept_8bit, err,
 		    errlen) != 0)
 			return -1;
 	return 0;
+}
+
+int
+mime_hp_outer_fields(const struct header *h, size_t n,
+    const struct sink *out, char *err, size_t errlen)
+{
+	return mime_hp_write_outer(h, n, out, NULL, err, errlen);
 }

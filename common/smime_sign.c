@@ -13,6 +13,8 @@
 #include <openssl/rand.h>
 #include <openssl/rsa.h>
 
+#include "der.h"
+#include "mimeenc.h"
 #include "sink.h"
 #include "spool.h"
 #include "spoolbio.h"
@@ -171,64 +173,6 @@ make_signed(const struct signer *s, const struct sign_options *o,
 	return cms;
 }
 
-/* A DER element: tag byte, header length, content length. */
-struct der_elem {
-	unsigned char tag;
-	size_t hdr, len;
-};
-
-/* Read the element at p (within end); 0 or -1 if malformed. */
-static int
-der_read(const unsigned char *p, const unsigned char *end,
-    struct der_elem *e)
-{
-	size_t n, i;
-
-	if (end - p < 2)
-		return -1;
-	e->tag = p[0];
-	if (p[1] < 0x80) {
-		e->hdr = 2;
-		e->len = p[1];
-	} else {
-		n = p[1] & 0x7f;
-		if (n == 0 || n > sizeof(size_t) || (size_t)(end - p) < 2 + n)
-			return -1;	/* indefinite or oversized */
-		for (e->len = 0, i = 0; i < n; i++)
-			e->len = (e->len << 8) | p[2 + i];
-		e->hdr = 2 + n;
-	}
-	return (size_t)(end - p) - e->hdr < e->len ? -1 : 0;
-}
-
-/* Write a DER header (tag and definite length) into out; its size. */
-static size_t
-der_header(unsigned char *out, unsigned char tag, uint64_t len)
-{
-	size_t n = 0, i;
-	uint64_t v;
-
-	out[0] = tag;
-	if (len < 0x80) {
-		out[1] = (unsigned char)len;
-		return 2;
-	}
-	for (v = len; v != 0; v >>= 8)
-		n++;
-	out[1] = (unsigned char)(0x80 | n);
-	for (i = 0; i < n; i++)
-		out[2 + i] = (unsigned char)(len >> (8 * (n - 1 - i)));
-	return 2 + n;
-}
-
-static uint64_t
-der_header_size(uint64_t len)
-{
-	unsigned char tmp[16];
-
-	return der_header(tmp, 0, len);
-}
-
 /*
  * Opaque signing without OpenSSL's streaming signer (which cannot sign
  * with RSA-PSS in 3.0): the detached SignedData is turned into one that
@@ -245,58 +189,63 @@ write_attached(const unsigned char *der, size_t derlen,
     const struct spool *content, const struct sink *out, char *err,
     size_t errlen)
 {
-	const unsigned char *end = der + derlen, *p = der, *sd, *encap,
-	    *rest;
-	struct der_elem ci, oid, ctx0, seq, ver, algs, ec, ecoid;
-	unsigned char hdr[64];
+	struct der_cur c = der_cursor(der, derlen), in;
+	struct der_elem ci, oid, ctx0, sd, ver, algs, encap, ecoid;
+	const unsigned char *rest, *end = der + derlen;
+	unsigned char hdr[DER_HDR_MAX];
 	uint64_t clen = spool_size(content), octet, explicit0, encap_len,
-	    sd_len, ctx_len;
-	size_t n;
+	    sd_len, ctx_len, head_len;
 
-	if (der_read(p, end, &ci) != 0 || ci.tag != 0x30 ||
-	    der_read(p += ci.hdr, end, &oid) != 0 ||
-	    der_read(p += oid.hdr + oid.len, end, &ctx0) != 0 ||
-	    ctx0.tag != 0xa0 || der_read(sd = p += ctx0.hdr, end, &seq) != 0 ||
-	    seq.tag != 0x30 || der_read(p += seq.hdr, end, &ver) != 0 ||
-	    der_read(p += ver.hdr + ver.len, end, &algs) != 0 ||
-	    der_read(encap = p += algs.hdr + algs.len, end, &ec) != 0 ||
-	    ec.tag != 0x30 || der_read(p + ec.hdr, end, &ecoid) != 0 ||
-	    ec.len != ecoid.hdr + ecoid.len) {
-		snprintf(err, errlen, "unexpected SignedData layout");
-		return -1;
-	}
-	rest = encap + ec.hdr + ec.len;
-	octet = der_header_size(clen) + clen;
-	explicit0 = der_header_size(octet) + octet;
-	encap_len = ecoid.hdr + ecoid.len + explicit0;
-	sd_len = (uint64_t)(encap - (sd + seq.hdr)) +
-	    der_header_size(encap_len) + encap_len + (uint64_t)(end - rest);
-	ctx_len = der_header_size(sd_len) + sd_len;
+	if (der_next(&c, DER_SEQ, &ci) != 0)
+		goto bad;
+	in = der_inside(&ci);
+	if (der_next(&in, DER_OID, &oid) != 0 ||
+	    der_next(&in, DER_CTXC(0), &ctx0) != 0)
+		goto bad;
+	in = der_inside(&ctx0);
+	if (der_next(&in, DER_SEQ, &sd) != 0)
+		goto bad;
+	in = der_inside(&sd);
+	if (der_next(&in, DER_INTEGER, &ver) != 0 ||
+	    der_next(&in, DER_SET, &algs) != 0 ||
+	    der_next(&in, DER_SEQ, &encap) != 0)
+		goto bad;
+	c = der_inside(&encap);
+	if (der_next(&c, DER_OID, &ecoid) != 0 || !der_at_end(&c))
+		goto bad;
+	rest = encap.val + encap.len;
+	head_len = (uint64_t)(encap.start - sd.val);	/* version, algs */
+	octet = der_hdr_len(clen) + clen;
+	explicit0 = der_hdr_len(octet) + octet;
+	encap_len = der_total(&ecoid) + explicit0;
+	sd_len = head_len + der_hdr_len(encap_len) + encap_len +
+	    (uint64_t)(end - rest);
+	ctx_len = der_hdr_len(sd_len) + sd_len;
 
 	/* ContentInfo { id-signedData, [0] { SignedData { version,
 	 * digestAlgorithms, encapContentInfo (new), rest as signed } } } */
-	n = der_header(hdr, 0x30, oid.hdr + oid.len +
-	    der_header_size(ctx_len) + ctx_len);
-	if (sink_write(out, hdr, n, err, errlen) != 0 ||
-	    sink_write(out, der + ci.hdr, oid.hdr + oid.len, err, errlen) ||
-	    sink_write(out, hdr, der_header(hdr, 0xa0, ctx_len), err,
+	if (sink_write(out, hdr, der_put_hdr(hdr, DER_SEQ, der_total(&oid) +
+	    der_hdr_len(ctx_len) + ctx_len), err, errlen) != 0 ||
+	    sink_write(out, oid.start, der_total(&oid), err, errlen) != 0 ||
+	    sink_write(out, hdr, der_put_hdr(hdr, DER_CTXC(0), ctx_len), err,
 	    errlen) != 0 ||
-	    sink_write(out, hdr, der_header(hdr, 0x30, sd_len), err,
+	    sink_write(out, hdr, der_put_hdr(hdr, DER_SEQ, sd_len), err,
 	    errlen) != 0 ||
-	    sink_write(out, sd + seq.hdr, (size_t)(encap - (sd + seq.hdr)),
-	    err, errlen) != 0 ||
-	    sink_write(out, hdr, der_header(hdr, 0x30, encap_len), err,
+	    sink_write(out, sd.val, head_len, err, errlen) != 0 ||
+	    sink_write(out, hdr, der_put_hdr(hdr, DER_SEQ, encap_len), err,
 	    errlen) != 0 ||
-	    sink_write(out, encap + ec.hdr, ecoid.hdr + ecoid.len, err,
+	    sink_write(out, ecoid.start, der_total(&ecoid), err, errlen) ||
+	    sink_write(out, hdr, der_put_hdr(hdr, DER_CTXC(0), octet), err,
 	    errlen) != 0 ||
-	    sink_write(out, hdr, der_header(hdr, 0xa0, octet), err,
-	    errlen) != 0 ||
-	    sink_write(out, hdr, der_header(hdr, 0x04, clen), err,
+	    sink_write(out, hdr, der_put_hdr(hdr, DER_OCTETS, clen), err,
 	    errlen) != 0 ||
 	    spool_copy_to_sink(content, out, err, errlen) != 0 ||
 	    sink_write(out, rest, (size_t)(end - rest), err, errlen) != 0)
 		return -1;
 	return 0;
+bad:
+	snprintf(err, errlen, "unexpected SignedData layout");
+	return -1;
 }
 
 int
@@ -335,34 +284,26 @@ done:
 	return rc;
 }
 
-/*
- * Base64 of a spool in MIME lines: 57 input bytes per 76-character line,
- * CRLF after each.  Reads in line-sized multiples, so memory is bounded.
- */
+/* Base64 of a spool in 76-character lines, each ended by CRLF. */
 static int
 base64_lines(const struct spool *sp, const struct sink *out, char *err,
     size_t errlen)
 {
-	unsigned char in[57 * 256], line[80];
+	unsigned char in[65536];
+	struct b64enc enc;
 	uint64_t off = 0;
 	ssize_t n;
 
+	b64enc_init(&enc, out, MIMEENC_LINE);
 	while ((n = spool_read(sp, off, in, sizeof(in), err, errlen)) > 0) {
-		size_t i;
-
-		for (i = 0; i < (size_t)n; i += 57) {
-			size_t chunk = (size_t)n - i < 57 ? (size_t)n - i : 57;
-			int len = EVP_EncodeBlock(line, in + i, (int)chunk);
-
-			line[len] = '\r';
-			line[len + 1] = '\n';
-			if (sink_write(out, line, (size_t)len + 2, err,
-			    errlen) != 0)
-				return -1;
-		}
+		if (b64enc_update(&enc, in, (size_t)n, err, errlen) != 0)
+			return -1;
 		off += (uint64_t)n;
 	}
-	return n < 0 ? -1 : 0;
+	if (n < 0 || b64enc_final(&enc, err, errlen) != 0)
+		return -1;
+	/* The encoder ends lines only when another one follows. */
+	return enc.col > 0 ? sink_puts(out, "\r\n", err, errlen) : 0;
 }
 
 /* A boundary that cannot occur in base64 or QP content by accident. */

@@ -619,7 +619,7 @@ test_selfcheck_catches_corruption(void **state)
 			assert_non_null(strstr(err, "self-check"));
 			assert_non_null(strstr(err, g == 1 ? "visible" :
 			    "bcc"));
-			assert_int_equal(mb.len, 0);	/* nothing written */
+			assert_int_equal(mb.len, 0);	/* none written */
 			/* The other copies are fine. */
 			write_copy(env, g % 3, &mb);
 			free(mb.data);

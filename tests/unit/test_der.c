@@ -65,9 +65,9 @@ test_not_der(void **state)
 		size_t len;
 		unsigned char b[6];
 	} bad[] = {
-		{ 3, { 0x1f, 0x81, 0x00 } },		/* high tag number */
+		{ 3, { 0x1f, 0x81, 0x00 } },	/* high tag number */
 		{ 2, { 0x30, 0x80 } },			/* indefinite */
-		{ 3, { 0x04, 0x81, 0x05 } },		/* short form fits */
+		{ 3, { 0x04, 0x81, 0x05 } },	/* short form fits */
 		{ 4, { 0x04, 0x82, 0x00, 0x90 } },	/* leading zero */
 		{ 1, { 0x04 } },
 	};

@@ -762,6 +762,63 @@ test_round_trips(void **state)
 	free(body);
 }
 
+/*
+ * Lines longer than the reader's 64 KiB window: in a text part (QP), a
+ * binary part with a CRLF split across the window edge (base64), and
+ * in the preamble (broken at 998).
+ */
+static void
+test_lines_longer_than_window(void **state)
+{
+	const size_t n = 200000;
+	unsigned char *text = malloc(n), *bin = malloc(n);
+	char *body = malloc(3 * n), *p;
+	struct result r;
+	size_t i, hdr;
+
+	(void)state;
+	assert_non_null(text);
+	assert_non_null(bin);
+	assert_non_null(body);
+	for (i = 0; i < n; i++) {
+		text[i] = (unsigned char)('a' + i % 26);
+		bin[i] = (unsigned char)(i % 251);
+		if (bin[i] == '\n')
+			bin[i] = 'x';
+	}
+	text[100000] = 0xe9;
+	p = body + sprintf(body, "--w\n");
+	memset(p, 'p', 70000);
+	p += 70000;
+	p += sprintf(p, "\n--w\nContent-ID: <text>\n\n");
+	memcpy(p, text, n);
+	p += n;
+	p += sprintf(p, "\n--w\nContent-Type: application/x\n"
+	    "Content-Transfer-Encoding: binary\nContent-ID: <bin>\n\n");
+	/* Put a CRLF where the window ends. */
+	hdr = (size_t)(p - body);
+	memcpy(p, bin, n);
+	for (i = 0; i < 5; i++)
+		if (65536 * (i + 1) > hdr + 1 && 65536 * (i + 1) - hdr < n) {
+			p[65536 * (i + 1) - hdr - 1] = '\r';
+			p[65536 * (i + 1) - hdr] = '\n';
+		}
+	memcpy(bin, p, n);
+	p += n;
+	p += sprintf(p, "\r\n--w--\n");
+	build("Content-Type: multipart/mixed; boundary=w\n", body,
+	    (size_t)(p - body), NULL, &r);
+	assert_int_equal(r.rc, 0);
+	assert_canonical_7bit(r.out, r.len);
+	assert_non_null(strstr(r.out, "\r\n\r\nppp"));
+	assert_decodes_to(true, r.out, "<text>", text, n);
+	assert_decodes_to(false, r.out, "<bin>", bin, n);
+	free(r.out);
+	free(body);
+	free(bin);
+	free(text);
+}
+
 /* ---- limits --------------------------------------------------------- */
 
 /*
@@ -1098,6 +1155,7 @@ main(void)
 		cmocka_unit_test(test_classify),
 		cmocka_unit_test(test_build_table),
 		cmocka_unit_test(test_round_trips),
+		cmocka_unit_test(test_lines_longer_than_window),
 		cmocka_unit_test(test_nesting_limit),
 		cmocka_unit_test(test_header_line_limits),
 		cmocka_unit_test(test_long_header_refolded),
