@@ -14,6 +14,8 @@
  */
 #include "cmsenv.h"
 
+#include <openssl/evp.h>
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -101,6 +103,23 @@ cms_cipher_name(enum cms_cipher c)
 		if (cipher_names[i].c == c)
 			return cipher_names[i].name;
 	return "?";
+}
+
+const EVP_CIPHER *
+cms_cipher_evp(enum cms_cipher c)
+{
+	switch (c) {
+	case CMS_CIPHER_AES128_GCM:
+		return EVP_aes_128_gcm();
+	case CMS_CIPHER_AES256_GCM:
+		return EVP_aes_256_gcm();
+	case CMS_CIPHER_AES128_CBC:
+		return EVP_aes_128_cbc();
+	case CMS_CIPHER_AES256_CBC:
+		return EVP_aes_256_cbc();
+	default:
+		return NULL;
+	}
 }
 
 int

@@ -36,6 +36,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <openssl/evp.h>
+
 #include "certlist.h"
 
 struct sink;
@@ -65,6 +67,9 @@ enum cms_keytransport {
 int cms_cipher_parse(const char *name, enum cms_cipher *out);
 const char *cms_cipher_name(enum cms_cipher c);
 int cms_keytransport_parse(const char *name, enum cms_keytransport *out);
+
+/* The OpenSSL cipher of c; NULL for CMS_CIPHER_AUTO. */
+const EVP_CIPHER *cms_cipher_evp(enum cms_cipher c);
 const char *cms_keytransport_name(enum cms_keytransport kt);
 
 /* One delivery group: the certificates one copy is encrypted to. */

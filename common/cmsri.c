@@ -75,18 +75,7 @@ content_cipher(enum cms_cipher c, int *keybits, bool *gcm)
 	*gcm = c == CMS_CIPHER_AES128_GCM || c == CMS_CIPHER_AES256_GCM;
 	*keybits = c == CMS_CIPHER_AES128_GCM || c == CMS_CIPHER_AES128_CBC ?
 	    128 : 256;
-	switch (c) {
-	case CMS_CIPHER_AES128_GCM:
-		return EVP_aes_128_gcm();
-	case CMS_CIPHER_AES256_GCM:
-		return EVP_aes_256_gcm();
-	case CMS_CIPHER_AES128_CBC:
-		return EVP_aes_128_cbc();
-	case CMS_CIPHER_AES256_CBC:
-		return EVP_aes_256_cbc();
-	default:
-		return NULL;
-	}
+	return cms_cipher_evp(c);
 }
 
 /* Step 1: the template, encrypted by OpenSSL to our KEK only. */

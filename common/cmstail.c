@@ -148,23 +148,6 @@ finish(struct cmstail *t, char *text, char *err, size_t errlen)
 	return 0;
 }
 
-static const EVP_CIPHER *
-evp_cipher(enum cms_cipher c)
-{
-	switch (c) {
-	case CMS_CIPHER_AES128_GCM:
-		return EVP_aes_128_gcm();
-	case CMS_CIPHER_AES256_GCM:
-		return EVP_aes_256_gcm();
-	case CMS_CIPHER_AES128_CBC:
-		return EVP_aes_128_cbc();
-	case CMS_CIPHER_AES256_CBC:
-		return EVP_aes_256_cbc();
-	default:
-		return NULL;
-	}
-}
-
 /* The one encryption pass. */
 static int
 encrypt_all(struct cmstail *t, const struct spool *content, bool gcm,
@@ -182,7 +165,7 @@ encrypt_all(struct cmstail *t, const struct spool *content, bool gcm,
 		snprintf(err, errlen, "out of memory");
 		goto cleanup;
 	}
-	if (EVP_EncryptInit_ex(ctx, evp_cipher(p->cipher), NULL, NULL,
+	if (EVP_EncryptInit_ex(ctx, cms_cipher_evp(p->cipher), NULL, NULL,
 	    NULL) != 1 ||
 	    (gcm && EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_IVLEN, 12,
 	    NULL) != 1) ||
@@ -243,7 +226,7 @@ cmstail_encrypt(const struct spool *content, const struct cmstail_params *p,
 		snprintf(err, errlen, "out of memory");
 		return NULL;
 	}
-	if (evp_cipher(p->cipher) == NULL) {
+	if (cms_cipher_evp(p->cipher) == NULL) {
 		snprintf(err, errlen, "no content cipher chosen");
 		goto fail;
 	}
