@@ -879,21 +879,27 @@ refold(char *buf, const char *name, const char *value)
 	return o;
 }
 
-/* Write buf[0..len) folding physical lines over 998 at whitespace. */
+/*
+ * Write buf[0..len) folding physical lines over 998 at whitespace, before
+ * a run of it, and never so that only whitespace is left for the next
+ * line (refold() would drop such a line when the entity is read again).
+ */
 static int
 write_folded(const struct sink *out, const char *buf, size_t len,
     size_t minpos, char *err, size_t errlen)
 {
-	const char *p = buf, *end = buf + len, *q, *s, *cut;
+	const char *p = buf, *end = buf + len, *q, *s, *cut, *last;
 
 	while (p < end) {
 		q = memmem(p, (size_t)(end - p), "\r\n", 2);
 		if (q == NULL)
 			q = end;
+		for (last = q; last > p && is_wsp(last[-1]); last--)
+			;
 		while (q - p > 998) {
 			cut = NULL;
 			for (s = p + 998; s > p + minpos; s--)
-				if (is_wsp(*s) && !is_wsp(s[-1])) {
+				if (s < last && is_wsp(*s) && !is_wsp(s[-1])) {
 					cut = s;
 					break;
 				}

@@ -27,7 +27,7 @@ struct spool;
 #define MIME_MAX_DEPTH 32		/* entities inside the root */
 #define MIME_MAX_FIELD 65536		/* one header field, name + value */
 #define MIME_MAX_PART_HEADER (1024 * 1024)	/* a body part's header block */
-#define MIME_MAX_PART_FIELDS 1000	/* fields in a body part's header block */
+#define MIME_MAX_PART_FIELDS 1000	/* fields in one body part */
 #define MIME_MAX_BOUNDARY 200		/* longer boundary: part is opaque */
 
 /* Parameters kept per Content-Type and the text they may occupy. */
@@ -49,11 +49,11 @@ struct mime_param {
  * small stacks.
  */
 struct mime_ctype {
-	char type[64];		/* lower case: "text"; disposition: "attachment" */
+	char type[64];		/* lower case: "text", "attachment" */
 	char subtype[64];	/* lower case: "plain"; "" for a disposition */
 	struct mime_param params[MIME_CT_MAXPARAMS];
 	size_t nparams;
-	bool truncated;		/* parameters were dropped: too many, too long */
+	bool truncated;		/* parameters dropped: too many, too long */
 	size_t poolused;
 	char pool[MIME_CT_POOL];
 };

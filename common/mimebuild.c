@@ -57,7 +57,7 @@ enum xfer {
 	X_COPY,			/* as is, bare LF made CRLF */
 	X_QP,			/* quoted-printable, text mode */
 	X_B64,			/* base64 */
-	X_QP_REENC,		/* dirty quoted-printable: decode, encode again */
+	X_QP_REENC,		/* dirty quoted-printable: decode, encode */
 	X_QP_TO_B64,		/* the same for non-text: decode, base64 */
 	X_B64_CLEAN,		/* dirty base64: keep alphabet, re-wrap */
 };
@@ -89,7 +89,7 @@ struct lreader {
 
 /* How an entity ended: which delimiter, or the end of the body. */
 struct bres {
-	int idx;		/* index in the boundary stack, -1 for the end */
+	int idx;		/* boundary stack index, -1 for the end */
 	bool close;		/* "--boundary--" */
 };
 
@@ -611,11 +611,41 @@ valid_name(const char *name)
 	return p != (const unsigned char *)name;
 }
 
+/*
+ * Folding that copying would change: a line break not followed by
+ * whitespace (or a bare CR) gets a space after it, a continuation line
+ * of only whitespace is dropped.  Inside a quoted string either changes
+ * the parameter, which would no longer read as it did for the walk (a
+ * boundary!).
+ */
+static bool
+bad_fold(const char *v)
+{
+	const char *q;
+
+	for (; *v != '\0'; v++) {
+		if (*v == '\r' && v[1] == '\n')
+			v++;
+		else if (*v == '\r')
+			return true;
+		if (*v != '\n' || v[1] == '\0')
+			continue;
+		if (v[1] != ' ' && v[1] != '\t')
+			return true;
+		for (q = v + 1; *q == ' ' || *q == '\t'; q++)
+			;
+		if (*q == '\0' || *q == '\r' || *q == '\n')
+			return true;
+	}
+	return false;
+}
+
+/* Content-Type/-Disposition to write from their parsed form. */
 static bool
 needs_rewrite(const struct header *f)
 {
-	return mime_has_8bit(f->value) || mime_has_long_line(f->name,
-	    f->value);
+	return mime_has_8bit(f->value) || bad_fold(f->value) ||
+	    mime_has_long_line(f->name, f->value);
 }
 
 static const char *
@@ -645,6 +675,15 @@ write_field(struct ctx *c, const struct header *f)
 {
 	return mime_write_field(&c->osink, f->name, f->value,
 	    &c->info->kept_8bit, c->err, c->errlen);
+}
+
+static int
+write_cte(struct ctx *c, const char *cte)
+{
+	if (out_puts(c, "Content-Transfer-Encoding: ") != 0 ||
+	    out_puts(c, cte) != 0 || out_puts(c, "\r\n") != 0)
+		return -1;
+	return 0;
 }
 
 static int
@@ -690,11 +729,8 @@ write_headers(struct ctx *c, struct part *p, const char *newcte)
 		    "Content-Transfer-Encoding") == 0) {
 			if (f != p->cteh)
 				continue;
-			if (newcte != NULL)
-				rc = out_puts(c, "Content-Transfer-Encoding: ") ||
-				    out_puts(c, newcte) || out_puts(c, "\r\n");
-			else
-				rc = write_field(c, f);
+			rc = newcte != NULL ? write_cte(c, newcte) :
+			    write_field(c, f);
 		} else if (strcasecmp(f->name, "Content-Disposition") == 0)
 			rc = write_disposition(c, f);
 		else
@@ -704,8 +740,7 @@ write_headers(struct ctx *c, struct part *p, const char *newcte)
 		rc = mime_write_ctype(&c->osink, "Content-Type", &p->ct,
 		    c->err, c->errlen);
 	if (rc == 0 && newcte != NULL && p->cteh == NULL)
-		rc = out_puts(c, "Content-Transfer-Encoding: ") ||
-		    out_puts(c, newcte) || out_puts(c, "\r\n");
+		rc = write_cte(c, newcte);
 	if (rc == 0)
 		rc = out_puts(c, "\r\n");
 	return rc != 0 ? -1 : 0;
@@ -950,8 +985,9 @@ set_charset(struct ctx *c, struct part *p, const struct scan *sc,
 {
 	const char *cs = "us-ascii";
 
-	if (p->ct_synth || (strcmp(p->ct.type, "text") == 0 &&
-	    (x == X_QP || x == X_QP_REENC) && sc->eightbit &&
+	if (strcmp(p->ct.type, "text") != 0)
+		return 0;
+	if (p->ct_synth || ((x == X_QP || x == X_QP_REENC) && sc->eightbit &&
 	    mime_ctype_param(&p->ct, "charset") == NULL)) {
 		if (sc->eightbit && (identity_cte(p->cte) ||
 		    x == X_QP_REENC))
@@ -1024,6 +1060,7 @@ leaf(struct ctx *c, struct part *p, uint64_t start, struct bres *res,
 		    "application" : "message", mode == LEAF_OPAQUE ?
 		    "octet-stream" : "global");
 		p->ct_dirty = true;
+		p->ct_synth = p->cth == NULL;	/* a digest's default */
 	}
 	if (set_charset(c, p, &sc, x) != 0 ||
 	    write_headers(c, p, newcte) != 0 ||
@@ -1036,7 +1073,10 @@ leaf(struct ctx *c, struct part *p, uint64_t start, struct bres *res,
 
 /* ---- containers ---------------------------------------------------- */
 
-/* A preamble line (or piece), 8-bit bytes replaced, long lines broken. */
+/*
+ * A preamble line (or piece), 8-bit bytes replaced, long lines broken
+ * (never in front of a '-').
+ */
 static int
 write_preamble(struct ctx *c, const struct seg *s, size_t *nlines,
     size_t *col)
@@ -1063,6 +1103,8 @@ write_preamble(struct ctx *c, const struct seg *s, size_t *nlines,
 			buf[o++] = '\r';
 			buf[o++] = '\n';
 			*col = 0;
+			if (ch == '-')
+				ch = '?';	/* no new "--boundary" line */
 		}
 		buf[o++] = (char)ch;
 		(*col)++;
@@ -1221,6 +1263,10 @@ out:
 	return rc;
 }
 
+/*
+ * RFC 2046 bchars, liberally: printable ASCII and space, but not a space
+ * at the end (delimiter lines may have trailing whitespace).
+ */
 static bool
 usable_boundary(const char *b)
 {
@@ -1231,7 +1277,7 @@ usable_boundary(const char *b)
 	for (; b[n] != '\0'; n++)
 		if ((unsigned char)b[n] < 0x20 || (unsigned char)b[n] >= 0x7f)
 			return false;
-	return n > 0 && n <= MIME_MAX_BOUNDARY;
+	return n > 0 && n <= MIME_MAX_BOUNDARY && b[n - 1] != ' ';
 }
 
 /* Write one entity whose header block is in p and body starts at start. */

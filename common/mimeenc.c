@@ -210,8 +210,8 @@ b64dec_update(struct b64dec *d, const void *data, size_t len, char *err,
 		if (v == B64_BAD) {
 			if (!d->strict)
 				continue;
-			snprintf(err, errlen, "base64: invalid character 0x%02x",
-			    p[i]);
+			snprintf(err, errlen,
+			    "base64: invalid character 0x%02x", p[i]);
 			return -1;
 		}
 		if (d->strict && (d->padded || d->npad > 0)) {
@@ -263,7 +263,8 @@ qpe_put(struct qpenc *e, const char *s, size_t n, char *err, size_t errlen)
 /*
  * Write byte c literally or as "=XX", with a soft line break first when
  * the line would exceed 75 characters (76 with the break's '=').  A line
- * never starts with a literal 'F' or '.'.
+ * never starts with a literal 'F' ("From " in mbox files), '.' (SMTP) or
+ * '-' (so no line of the encoding can pass for a MIME delimiter).
  */
 static int
 qpe_token(struct qpenc *e, unsigned char c, bool encode, char *err,
@@ -277,7 +278,7 @@ qpe_token(struct qpenc *e, unsigned char c, bool encode, char *err,
 			return -1;
 		e->col = 0;
 	}
-	if (!encode && e->col == 0 && (c == 'F' || c == '.')) {
+	if (!encode && e->col == 0 && (c == 'F' || c == '.' || c == '-')) {
 		encode = true;
 		n = 3;
 	}
@@ -386,7 +387,7 @@ enum qpd_state {
 	QPD_CR,		/* CR seen: line break if LF follows */
 	QPD_EQ,		/* '=' seen */
 	QPD_EQHEX,	/* '=' and one hex digit seen */
-	QPD_EQWS,	/* '=' and whitespace: soft break if a line break follows */
+	QPD_EQWS,	/* '=' and whitespace: soft break if CRLF follows */
 	QPD_EQCR,	/* '=' (whitespace) CR */
 };
 

@@ -102,7 +102,8 @@ struct qpenc {
  * most 76 characters including a soft break's '='; '=' and every byte
  * outside 33..126 except inner SP/HTAB are encoded; whitespace before a
  * line break or at the end is encoded; a line never starts with a literal
- * 'F' or '.' (so "From " and "." lines survive mbox files and SMTP).
+ * 'F', '.' or '-' (so "From " and "." lines survive mbox files and SMTP,
+ * and no line can be taken for a MIME delimiter "--boundary").
  */
 void qpenc_init(struct qpenc *e, const struct sink *out, bool text);
 

@@ -234,6 +234,9 @@ assert_decodes_to(bool qp, const char *out, const char *marker,
 	free(mb.data);
 }
 
+static char *long_text(const char *prefix, char c, size_t n,
+    const char *suffix);
+
 /* ---- header helpers ----------------------------------------------- */
 
 static void
@@ -581,6 +584,31 @@ static const struct build_case cases[] = {
 	    "charset=\"utf-8\"\r\nContent-Transfer-Encoding: "
 	    "quoted-printable\r\n\r\n=C3=A9\r\n--d--\r\n" }, NOPE, 1, 3, 2,
 	    false },
+	{ "digest part with 8-bit header block", "Content-Type: "
+	    "multipart/digest; boundary=d\n", "--d\n\nSubject: J\xc3\xb6rg\n"
+	    "\nx\n--d--\n", 0, NULL, 0, NULL, NULL, { "--d\r\n"
+	    "Content-Type: message/global\r\nContent-Transfer-Encoding: "
+	    "base64\r\n\r\nU3ViamVjdDogSsO2cmcKCng=\r\n--d--\r\n" }, NOPE,
+	    1, 2, 1, false },
+	{ "QP never starts a line with a delimiter", "Content-Type: "
+	    "multipart/mixed; boundary=o\n", "--o\n\n\xc3\xa9" "aaaaaaaaaaaaaa"
+	    "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa--o tail\n"
+	    "--o--\n", 0, NULL, 0, NULL, NULL, { "=C3=A9aaaa", "aaaa=\r\n"
+	    "=2D-o tail\r\n--o--\r\n" }, NOPE, 1, 2, 1, false },
+	{ "boundary ending in a space is unusable", "Content-Type: "
+	    "multipart/mixed; boundary=\"b \"\n", "--b \n\nx\n--b --\n", 0,
+	    NULL, 0, NULL, "Content-Type: multipart/mixed; boundary=\"b \"\r\n"
+	    "\r\n--b \r\n\r\nx\r\n--b --\r\n", NOPE, NOPE, 0, 1, 0, false },
+	{ "folding that copying keeps", "Content-Type: multipart/mixed; "
+	    "boundary=\"a\n b\"\n", "--a b\n\nx\n--a b--\n", 0, NULL, 0,
+	    NULL, "Content-Type: multipart/mixed; boundary=\"a\r\n b\"\r\n"
+	    "\r\n--a b\r\n\r\nx\r\n--a b--\r\n", NOPE, NOPE, 0, 2, 1,
+	    false },
+	{ "folding that copying would change is rewritten", "Content-Type: "
+	    "multipart/mixed; x=\"y\n \n z\"; boundary=b\n", "--b\n\nx\n"
+	    "--b--\n", 0, NULL, 0, NULL, "Content-Type: multipart/mixed; "
+	    "x=\"y  z\"; boundary=\"b\"\r\n\r\n--b\r\n\r\nx\r\n--b--\r\n",
+	    NOPE, NOPE, 0, 2, 1, false },
 	{ "missing close boundary", "Content-Type: multipart/mixed; "
 	    "boundary=b\n", "--b\nContent-Type: text/plain\n\nno close\n", 0,
 	    NULL, 0, NULL, "Content-Type: multipart/mixed; boundary=b\r\n\r\n"
@@ -767,6 +795,25 @@ test_round_trips(void **state)
  * binary part with a CRLF split across the window edge (base64), and
  * in the preamble (broken at 998).
  */
+/* A long preamble line is broken, but never into a delimiter line. */
+static void
+test_long_preamble_line(void **state)
+{
+	char *body = long_text("", 'p', 998, "--b tail\n--b\n\nx\n--b--\n");
+	struct result r;
+
+	(void)state;
+	build("Content-Type: multipart/mixed; boundary=b\n", body,
+	    strlen(body), NULL, &r);
+	assert_int_equal(r.rc, 0);
+	assert_canonical_7bit(r.out, r.len);
+	assert_non_null(strstr(r.out, "ppp\r\n?-b tail\r\n--b\r\n\r\nx\r\n"
+	    "--b--\r\n"));
+	assert_int_equal(r.info.parts, 2);
+	free(r.out);
+	free(body);
+}
+
 static void
 test_lines_longer_than_window(void **state)
 {
@@ -952,11 +999,24 @@ test_long_header_refolded(void **state)
 	p = hdr + sprintf(hdr, "Content-Type: text/plain\nContent-ID:");
 	for (i = 0; i < 300; i++)
 		p += sprintf(p, " <w%d@x>", i);
-	strcpy(p, "\n");
+	/* Trailing blanks: no whitespace-only line may result. */
+	strcpy(p, "   \n");
 	build(hdr, "x\n", 2, NULL, &r);
 	assert_int_equal(r.rc, 0);
 	assert_canonical_7bit(r.out, r.len);	/* lines <= 998 */
-	assert_non_null(strstr(r.out, "<w299@x>\r\n\r\nx\r\n"));
+	assert_non_null(strstr(r.out, "<w299@x>   \r\n\r\nx\r\n"));
+	assert_null(strstr(r.out, "\r\n \r\n"));
+	assert_null(strstr(r.out, "\r\n   \r\n"));
+	free(r.out);
+	free(hdr);
+	/* Only trailing blanks past 998: left long, not split off. */
+	hdr = long_text("Content-Description: ", 'x', 900,
+	    "                                                            "
+	    "                                                            \n");
+	build(hdr, "x\n", 2, NULL, &r);
+	assert_int_equal(r.rc, 0);
+	assert_non_null(strstr(r.out, "xxx     "));
+	assert_null(strstr(r.out, "\r\n    "));
 	free(r.out);
 	free(hdr);
 }
@@ -1155,6 +1215,7 @@ main(void)
 		cmocka_unit_test(test_classify),
 		cmocka_unit_test(test_build_table),
 		cmocka_unit_test(test_round_trips),
+		cmocka_unit_test(test_long_preamble_line),
 		cmocka_unit_test(test_lines_longer_than_window),
 		cmocka_unit_test(test_nesting_limit),
 		cmocka_unit_test(test_header_line_limits),

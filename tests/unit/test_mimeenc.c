@@ -337,15 +337,16 @@ test_qp_encode_vectors(void **state)
 	expect_str(QPENC_TEXT, false, "one\r\ntwo\nthree\rfour",
 	    "one\r\ntwo\r\nthree=0Dfour");
 	/* Whitespace before a break or at the end is encoded. */
-	expect_str(QPENC_TEXT, false, "a \r\nb\t\nc  ", "a=20\r\nb=09\r\nc =20");
+	expect_str(QPENC_TEXT, false, "a \r\nb\t\nc  ",
+	    "a=20\r\nb=09\r\nc =20");
 	expect_str(QPENC_TEXT, false, "a b\tc", "a b\tc");
 	/* Whitespace before a bare CR stays literal. */
 	expect_str(QPENC_TEXT, false, "a \rb", "a =0Db");
 	/* 8-bit and control bytes. */
 	expect_str(QPENC_TEXT, false, "caf\xc3\xa9\x01", "caf=C3=A9=01");
-	/* mbox and SMTP safety at line starts. */
-	expect_str(QPENC_TEXT, false, "From me\r\n.\r\nx.F",
-	    "=46rom me\r\n=2E\r\nx.F");
+	/* mbox, SMTP and MIME delimiter safety at line starts. */
+	expect_str(QPENC_TEXT, false, "From me\r\n.\r\nx.F\r\n--b\r\n-- ",
+	    "=46rom me\r\n=2E\r\nx.F\r\n=2D-b\r\n=2D-=20");
 	/* Binary mode: line breaks are data. */
 	expect_str(QPENC_BIN, false, "a\r\nb \n", "a=0D=0Ab =0A");
 	expect_str(QPENC_TEXT, false, "", "");
