@@ -23,12 +23,9 @@ cleanup() {
 }
 trap cleanup EXIT
 
-port=
-for _ in $(seq 1 50); do
-	p=$((20000 + RANDOM % 30000))
-	if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then port=$p; break; fi
-done
-[ -n "$port" ] || { echo "no free port" >&2; exit 1; }
+# shellcheck source=../ports.sh
+source "$TOP/tests/ports.sh"
+port=$(port_free) || { echo "no free port" >&2; exit 1; }
 
 "$TOP/tests/pki/mkpki" "$TMP/pki" >/dev/null
 "$TOP/tests/integration/fixtures/mkldif" -n "$N" "$TMP/pki" >"$TMP/users.ldif"

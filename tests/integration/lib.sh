@@ -125,70 +125,11 @@ it_dump_logs() {
 
 # ---------------------------------------------------------------- ports
 
-# Is anything bound to TCP port $1 on this host?  The /dev/tcp probe finds
-# listeners; /proc/net/tcp also finds ports held by other sockets (a port
-# that is only connected, or in TIME_WAIT, cannot always be bound).
-_it_port_busy() {
-    local p=$1 hex
-    (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null && return 0
-    printf -v hex ':%04X ' "$p"
-    grep -q -- "$hex" /proc/net/tcp /proc/net/tcp6 2>/dev/null
-}
+# shellcheck source=../ports.sh
+source "$(dirname "${BASH_SOURCE[0]}")/../ports.sh"
 
-# A random number from the kernel.  Not $RANDOM: parallel test runs
-# started in the same instant get nearly identical $RANDOM sequences.
-_it_random() {
-    if [ -n "${SRANDOM:-}" ]; then
-        echo "$SRANDOM"
-    else
-        od -An -N4 -tu4 /dev/urandom | tr -d ' '
-    fi
-}
-
-# Reserve port $1 for this test run, so that parallel runs never pick the
-# same one: Postfix and smtp-sink bind with SO_REUSEPORT, so two of them on
-# one port would silently share the connections instead of failing.  The
-# reservation is a symlink named after the port pointing to our PID
-# (creation is atomic); one whose PID is dead is stale and taken over.
-IT_PORT_DIR=${TMPDIR:-/tmp}/smime-it-ports
-_it_reserve_port() {
-    local link=$IT_PORT_DIR/$1 owner
-    mkdir -p "$IT_PORT_DIR" && chmod 1777 "$IT_PORT_DIR" 2>/dev/null
-    ln -s "$$" "$link" 2>/dev/null && return 0
-    owner=$(readlink "$link") || return 1
-    kill -0 "$owner" 2>/dev/null && return 1
-    rm -f "$link"
-    ln -s "$$" "$link" 2>/dev/null
-}
-
-# Drop this run's port reservations.
-_it_release_ports() {
-    local p
-    for p in $IT_USED_PORTS; do
-        [ "$(readlink "$IT_PORT_DIR/$p" 2>/dev/null)" = "$$" ] &&
-            rm -f "$IT_PORT_DIR/$p"
-    done
-    return 0
-}
-
-# Print a free port and reserve it.  Random in 20000-60000, but outside the
-# kernel's ephemeral range (ip_local_port_range, 32768-60999 on Debian), so
-# that an outgoing connection cannot grab it between our probe and the
-# daemon's bind().
-it_free_port() {
-    local lo=32768 hi=60999 p
-    read -r lo hi </proc/sys/net/ipv4/ip_local_port_range 2>/dev/null
-    for _ in $(seq 1 200); do
-        p=$((20000 + $(_it_random) % 40001))
-        [ "$p" -ge "$lo" ] && [ "$p" -le "$hi" ] && continue
-        _it_port_busy "$p" && continue
-        _it_reserve_port "$p" || continue
-        echo "$p"
-        return 0
-    done
-    echo "it_free_port: no free port found" >&2
-    return 1
-}
+it_free_port() { port_free; }
+_it_release_ports() { port_release $IT_USED_PORTS; }
 
 # it_alloc_port VAR: set VAR to a free, reserved port (released at exit).
 # For extra listeners of a test, e.g. slapd.

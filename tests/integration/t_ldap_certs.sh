@@ -61,17 +61,9 @@ fail() {
 
 step() { echo "$NAME: $* ($SECONDS s)" >&2; }
 
-free_port() {
-	local p i
-	for ((i = 0; i < 100; i++)); do
-		p=$((20000 + RANDOM % 40001))
-		if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then
-			echo "$p"
-			return 0
-		fi
-	done
-	return 1
-}
+# shellcheck source=../ports.sh
+source "$(dirname "${BASH_SOURCE[0]}")/../ports.sh"
+free_port() { port_free; }
 
 # wait_for FILE SECS: until FILE exists.
 wait_for() {

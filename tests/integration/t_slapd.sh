@@ -39,18 +39,9 @@ fail() {
     exit 1
 }
 
-# Free TCP port on 127.0.0.1: a port nobody accepts connections on.
-free_port() {
-    local p i
-    for ((i = 0; i < 100; i++)); do
-        p=$((20000 + RANDOM % 40001))
-        if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then
-            echo "$p"
-            return 0
-        fi
-    done
-    return 1
-}
+# shellcheck source=../ports.sh
+source "$(dirname "${BASH_SOURCE[0]}")/../ports.sh"
+free_port() { port_free; }
 
 PORT=$(free_port) || fail "no free port found"
 URI=ldap://127.0.0.1:$PORT

@@ -55,18 +55,9 @@ fail() {
     exit 1
 }
 
-# Free TCP port on 127.0.0.1 (nobody accepts connections on it).
-free_port() {
-    local p i
-    for ((i = 0; i < 100; i++)); do
-        p=$((20000 + RANDOM % 40001))
-        if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then
-            echo "$p"
-            return 0
-        fi
-    done
-    return 1
-}
+# shellcheck source=../ports.sh
+source "$(dirname "${BASH_SOURCE[0]}")/../ports.sh"
+free_port() { port_free; }
 
 # Is something listening on 127.0.0.1:$1?  Prefer ss (no connection made, so
 # the milter does not see bogus clients); fall back to a connect probe.
