@@ -12,6 +12,7 @@
 
 #include <stddef.h>
 
+#include "address.h"
 #include "certlist.h"
 
 enum lookup_status {
@@ -43,13 +44,5 @@ struct certsrc {
 	void *impl;
 };
 
-/*
- * Normalise an address for look-ups and comparisons: surrounding
- * white space and angle brackets removed, the whole address lower-cased
- * (RFC 8550: domain MUST, local part SHOULD match case-insensitively).
- * Returns 0, or -1 if it is not a plausible address (no '@', empty
- * parts, control characters, longer than 320 bytes).
- */
-int address_normalise(const char *in, char *out, size_t outlen);
 
 #endif

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "address.h"
 #include "config.h"
 #include "spool.h"
 
@@ -22,15 +23,7 @@ bare_address(const char *arg)
 
 	if (arg == NULL)
 		return strdup("");
-	while (*arg == ' ' || *arg == '\t')
-		arg++;
-	len = strlen(arg);
-	while (len > 0 && (arg[len - 1] == ' ' || arg[len - 1] == '\t'))
-		len--;
-	if (len >= 2 && arg[0] == '<' && arg[len - 1] == '>') {
-		arg++;
-		len -= 2;
-	}
+	arg = address_strip(arg, &len);
 	return strndup(arg, len);
 }
 

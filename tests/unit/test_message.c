@@ -13,6 +13,7 @@
 
 #include "config.h"
 #include "log.h"
+#include "address.h"
 #include "message.h"
 #include "message_read.h"
 #include "spool.h"
@@ -110,6 +111,38 @@ test_envelope_address_forms(void **state)
 		message_free(msg);
 	}
 	config_release(cfg);
+}
+
+static void
+test_address_normalise(void **state)
+{
+	static const struct { const char *in, *out; } cases[] = {
+		{ "<Alice@Example.ORG>", "alice@example.org" },
+		{ "  bob@example.net\t", "bob@example.net" },
+		{ "\"a@b\"@example.org", "\"a@b\"@example.org" },
+		{ "<>", NULL },
+		{ "no-at-sign", NULL },
+		{ "@example.org", NULL },
+		{ "user@", NULL },
+		{ "bad\001char@example.org", NULL },
+	};
+	char out[400];
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		int rc = address_normalise(cases[i].in, out, sizeof(out));
+
+		if (cases[i].out == NULL) {
+			if (rc != -1)
+				fail_msg("accepted '%s'", cases[i].in);
+		} else {
+			assert_int_equal(rc, 0);
+			assert_string_equal(out, cases[i].out);
+		}
+	}
+	/* Too long for the buffer or for an address. */
+	assert_int_equal(address_normalise("a@example.org", out, 5), -1);
 }
 
 static void
@@ -271,6 +304,7 @@ main(void)
 		cmocka_unit_test(test_collects_everything),
 		cmocka_unit_test(test_many_headers_and_recipients),
 		cmocka_unit_test(test_envelope_address_forms),
+		cmocka_unit_test(test_address_normalise),
 		cmocka_unit_test(test_max_message_size),
 		cmocka_unit_test(test_hard_header_bound_without_limit),
 		cmocka_unit_test(test_spool_failure_is_tempfail),

@@ -1,0 +1,53 @@
+/*
+ * address.c -- the text of mail addresses.
+ */
+#include "address.h"
+
+#include <ctype.h>
+#include <string.h>
+
+const char *
+address_strip(const char *in, size_t *len)
+{
+	size_t n;
+
+	while (*in == ' ' || *in == '\t')
+		in++;
+	n = strlen(in);
+	while (n > 0 && (in[n - 1] == ' ' || in[n - 1] == '\t'))
+		n--;
+	if (n >= 2 && in[0] == '<' && in[n - 1] == '>') {
+		in++;
+		n -= 2;
+	}
+	*len = n;
+	return in;
+}
+
+#define ADDRESS_MAX 320		/* 64 local + @ + 255 domain */
+
+int
+address_normalise(const char *in, char *out, size_t outlen)
+{
+	const char *end, *at;
+	size_t len, i;
+
+	in = address_strip(in, &len);
+	end = in + len;
+	if (len == 0 || len > ADDRESS_MAX || len >= outlen)
+		return -1;
+	/* The last '@' separates the domain (a quoted local part may hold
+	 * one); both parts must be non-empty. */
+	at = memrchr(in, '@', len);
+	if (at == NULL || at == in || at == end - 1)
+		return -1;
+	for (i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)in[i];
+
+		if (c < 0x20 || c == 0x7f)
+			return -1;
+		out[i] = (char)tolower(c);
+	}
+	out[len] = '\0';
+	return 0;
+}
