@@ -8,12 +8,11 @@
 #include <string.h>
 #include <sysexits.h>
 
-#include <openssl/pem.h>
-
 #include "config.h"
 #include "ctl.h"
 #include "sink.h"
 #include "smime_read.h"
+#include "smime_sign.h"
 
 /* All of standard input, bounded. */
 static int
@@ -119,20 +118,6 @@ done:
 	return rc;
 }
 
-static void *
-read_pem(const char *file, void *(*reader)(FILE *, void **,
-    pem_password_cb *, void *))
-{
-	FILE *f = fopen(file, "r");
-	void *obj;
-
-	if (f == NULL)
-		return NULL;
-	obj = reader(f, NULL, NULL, NULL);
-	fclose(f);
-	return obj;
-}
-
 int
 ctl_decrypt(int argc, char **argv)
 {
@@ -142,8 +127,7 @@ ctl_decrypt(int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *key_file = NULL, *cert_file = NULL;
-	EVP_PKEY *key = NULL;
-	X509 *cert = NULL;
+	struct signer pair;	/* a key and its certificate, checked to match */
 	struct membuf msg = { 0 };
 	struct sink out = sink_to_file(stdout);
 	char err[512];
@@ -159,19 +143,14 @@ ctl_decrypt(int argc, char **argv)
 	}
 	if (optind != argc || key_file == NULL || cert_file == NULL)
 		return EX_USAGE;
-	key = read_pem(key_file, (void *(*)(FILE *, void **,
-	    pem_password_cb *, void *))PEM_read_PrivateKey);
-	cert = read_pem(cert_file, (void *(*)(FILE *, void **,
-	    pem_password_cb *, void *))PEM_read_X509);
-	if (key == NULL || cert == NULL) {
-		fprintf(stderr, "smimectl: cannot read %s\n", key == NULL ?
-		    key_file : cert_file);
-		rc = EX_NOINPUT;
-		goto done;
+	if (signer_load(&pair, key_file, cert_file, NULL, NULL, err,
+	    sizeof(err)) != 0) {
+		fprintf(stderr, "smimectl: %s\n", err);
+		return EX_NOINPUT;
 	}
 	if (read_stdin(&msg) != 0)
 		goto done;
-	if (smime_decrypt(msg.data, msg.len, key, cert, &out, err,
+	if (smime_decrypt(msg.data, msg.len, pair.key, pair.cert, &out, err,
 	    sizeof(err)) != 0) {
 		fprintf(stderr, "smimectl: %s\n", err);
 		goto done;
@@ -179,7 +158,6 @@ ctl_decrypt(int argc, char **argv)
 	rc = 0;
 done:
 	free(msg.data);
-	EVP_PKEY_free(key);
-	X509_free(cert);
+	signer_free(&pair);
 	return rc;
 }
