@@ -193,38 +193,46 @@ certcheck_crl_count(const struct certcheck *chk)
 	return chk->crls;
 }
 
+/*
+ * Pass the address in data (len bytes) to fn, lower-cased, unless it is
+ * empty, too long, or holds a NUL, control, space or 8-bit byte: such a
+ * value is never an address of ours (whitespace in certificate addresses
+ * is a known spoofing trick).
+ */
+static void
+emit_address(const unsigned char *data, int len,
+    void (*fn)(const char *address, void *arg), void *arg)
+{
+	char buf[400];
+	int j;
+
+	if (len <= 0 || (size_t)len >= sizeof(buf))
+		return;
+	for (j = 0; j < len; j++) {
+		unsigned char c = data[j];
+
+		if (c <= 0x20 || c >= 0x7f)
+			return;
+		buf[j] = (char)(c >= 'A' && c <= 'Z' ? c + 32 : c);
+	}
+	buf[len] = '\0';
+	fn(buf, arg);
+}
+
 void
 cert_foreach_address(X509 *cert, bool include_subject,
     void (*fn)(const char *address, void *arg), void *arg)
 {
 	GENERAL_NAMES *names;
-	char buf[400];
 	int i;
 
 	names = X509_get_ext_d2i(cert, NID_subject_alt_name, NULL, NULL);
 	for (i = 0; i < sk_GENERAL_NAME_num(names); i++) {
 		const GENERAL_NAME *gn = sk_GENERAL_NAME_value(names, i);
-		const ASN1_IA5STRING *s;
-		int len, j;
 
-		if (gn->type != GEN_EMAIL)
-			continue;
-		s = gn->d.rfc822Name;
-		len = ASN1_STRING_length(s);
-		/* Embedded NULs or control bytes: never an address of ours. */
-		if (len <= 0 || (size_t)len >= sizeof(buf))
-			continue;
-		memcpy(buf, ASN1_STRING_get0_data(s), (size_t)len);
-		buf[len] = '\0';
-		for (j = 0; j < len; j++) {
-			unsigned char c = (unsigned char)buf[j];
-
-			if (c <= 0x20 || c >= 0x7f)
-				break;
-			buf[j] = (char)(c >= 'A' && c <= 'Z' ? c + 32 : c);
-		}
-		if (j == len)
-			fn(buf, arg);
+		if (gn->type == GEN_EMAIL)
+			emit_address(ASN1_STRING_get0_data(gn->d.rfc822Name),
+			    ASN1_STRING_length(gn->d.rfc822Name), fn, arg);
 	}
 	GENERAL_NAMES_free(names);
 	if (include_subject) {
@@ -233,25 +241,11 @@ cert_foreach_address(X509 *cert, bool include_subject,
 
 		while ((pos = X509_NAME_get_index_by_NID(subj,
 		    NID_pkcs9_emailAddress, pos)) >= 0) {
-			ASN1_STRING *s = X509_NAME_ENTRY_get_data(
-			    X509_NAME_get_entry(subj, pos));
 			unsigned char *utf8 = NULL;
-			int len = ASN1_STRING_to_UTF8(&utf8, s), j;
+			int len = ASN1_STRING_to_UTF8(&utf8, X509_NAME_ENTRY_get_data(
+			    X509_NAME_get_entry(subj, pos)));
 
-			if (len > 0 && (size_t)len < sizeof(buf)) {
-				memcpy(buf, utf8, (size_t)len);
-				buf[len] = '\0';
-				for (j = 0; j < len; j++) {
-					unsigned char c = (unsigned char)buf[j];
-
-					if (c <= 0x20 || c >= 0x7f)
-						break;
-					if (c >= 'A' && c <= 'Z')
-						buf[j] = (char)(c + 32);
-				}
-				if (j == len)
-					fn(buf, arg);
-			}
+			emit_address(utf8, len, fn, arg);
 			OPENSSL_free(utf8);
 		}
 	}
