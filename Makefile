@@ -35,8 +35,8 @@ LIBCOMMON  := $(BUILD)/libsmime.a
 
 MILTER_OBJ := $(BUILD)/milter/smime-milter.o $(BUILD)/milter/callbacks.o \
               $(BUILD)/milter/daemon.o $(BUILD)/milter/mta_libmilter.o
-CTL_OBJ    := $(BUILD)/milter/smimectl.o $(BUILD)/milter/ctl_cert.o \
-              $(BUILD)/milter/ctl_smime.o $(BUILD)/milter/ctl_process.o
+CTL_OBJ    := $(BUILD)/milter/smimectl.o \
+              $(patsubst %.c,$(BUILD)/%.o,$(wildcard milter/ctl_*.c))
 
 DAEMON := $(BUILD)/smime-milter
 CTL    := $(BUILD)/smimectl
@@ -74,7 +74,8 @@ $(BUILD)/tests/test_callbacks: $(BUILD)/tests/unit/test_callbacks.o \
 
 # Tests of certificate code share the generated test PKI.
 PKI_TESTS := $(BUILD)/tests/test_certcheck $(BUILD)/tests/test_certlookup \
-             $(BUILD)/tests/test_cmsenv $(BUILD)/tests/test_smime
+             $(BUILD)/tests/test_cmsenv $(BUILD)/tests/test_smime \
+             $(BUILD)/tests/test_senderkeys $(BUILD)/tests/test_eom
 $(PKI_TESTS): $(BUILD)/tests/%: $(BUILD)/tests/unit/%.o \
     $(BUILD)/tests/unit/pki_fixture.o $(LIBCOMMON)
 	$(CC) $(LDFLAGS) -o $@ $^ $(CMOCKA_LIBS) $(LIBS)

@@ -62,6 +62,7 @@ struct option {
 
 static int check_cert_sources(const char *value, char *err, size_t errlen);
 static int check_ldap_spec(const char *value, char *err, size_t errlen);
+static int check_header_name(const char *value, char *err, size_t errlen);
 
 static const struct enum_value mode_values[] = {
 	{ "outbound", MODE_OUTBOUND },
@@ -163,6 +164,36 @@ static const struct option option_table[] = {
 	{ "LDAPDirectory", OPT_LIST, OFF(ldap_directories), NULL, 0, 0, NULL,
 	    "an LDAP directory to search: NAME uri=... base=... (may repeat)",
 	    check_ldap_spec },
+	{ "PolicyFile", OPT_PATH, OFF(policy_file), NULL, 0, 0, NULL,
+	    "the policy file, smime-milter.policy(5); unset means the "
+	    "built-in policy (encrypt opportunistically, never sign)", NULL },
+	{ "PolicyRefresh", OPT_DURATION, OFF(policy_refresh), "15m", 0,
+	    86400, NULL, "how often LDAP groups named in the policy are read "
+	    "again; 0 means only at start-up and reload", NULL },
+	{ "RequestHeader", OPT_STRING, OFF(request_header), "X-SMIME-Request",
+	    0, 0, NULL, "header field by which an internal sender asks for "
+	    "encrypt, sign or plain-ok; empty disables it", check_header_name },
+	{ "SubjectTag", OPT_STRING, OFF(subject_tag), "[secure]", 0, 0, NULL,
+	    "Subject tag by which an internal sender asks for encryption; "
+	    "empty disables it", NULL },
+	{ "SenderKeys", OPT_PATH, OFF(sender_keys), NULL, 0, 0, NULL,
+	    "directory of the senders' signing keys (ADDRESS.p12, or "
+	    "ADDRESS.key with ADDRESS.crt)", NULL },
+	{ "SenderKeyPassphraseFile", OPT_PATH,
+	    OFF(sender_key_passphrase_file), NULL, 0, 0, NULL,
+	    "file holding the passphrase of the sender keys", NULL },
+	{ "SenderAuthMap", OPT_PATH, OFF(sender_auth_map), NULL, 0, 0, NULL,
+	    "file mapping SMTP AUTH users to the sender addresses they may "
+	    "sign as", NULL },
+	{ "NoticeFrom", OPT_STRING, OFF(notice_from), "postmaster", 0, 0,
+	    NULL, "From address of notices to senders; without @ the MTA's "
+	    "host name is added", NULL },
+	{ "ReinjectSocket", OPT_SOCKET, OFF(reinject),
+	    "inet:10026@127.0.0.1", 0, 0, NULL, "milter-free SMTP listener of "
+	    "the MTA that takes notices and extra copies", NULL },
+	{ "RejectAtRcpt", OPT_BOOL, OFF(reject_at_rcpt), "yes", 0, 0, NULL,
+	    "reject a recipient at RCPT TO when the policy alone requires "
+	    "encryption and no certificate exists", NULL },
 };
 
 #define OPTION_COUNT (sizeof(option_table) / sizeof(option_table[0]))
@@ -336,6 +367,24 @@ static int
 check_ldap_spec(const char *value, char *err, size_t errlen)
 {
 	return ldap_spec_check(value, err, errlen);
+}
+
+/* RFC 5322 field name: printable ASCII except colon; empty disables. */
+static int
+check_header_name(const char *value, char *err, size_t errlen)
+{
+	const unsigned char *p;
+
+	for (p = (const unsigned char *)value; *p != '\0'; p++)
+		if (*p < 33 || *p > 126 || *p == ':') {
+			snprintf(err, errlen, "not a header field name");
+			return -1;
+		}
+	if (p - (const unsigned char *)value > 76) {
+		snprintf(err, errlen, "header field name too long");
+		return -1;
+	}
+	return 0;
 }
 
 static int

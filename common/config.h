@@ -57,6 +57,18 @@ struct config {
 	char **ldap_directories;	/* LDAPDirectory specs (repeats) */
 	char *harvest_dir;		/* HarvestDir */
 
+	/* Policy (see policy.h) and the keys used for signing. */
+	char *policy_file;		/* PolicyFile; NULL = built-in */
+	unsigned policy_refresh;	/* PolicyRefresh, seconds (LDAP groups) */
+	char *request_header;		/* RequestHeader; "" = disabled */
+	char *subject_tag;		/* SubjectTag; "" = disabled */
+	char *sender_keys;		/* SenderKeys directory */
+	char *sender_key_passphrase_file; /* SenderKeyPassphraseFile */
+	char *sender_auth_map;		/* SenderAuthMap */
+	char *notice_from;		/* NoticeFrom */
+	struct sockspec reinject;	/* ReinjectSocket */
+	bool reject_at_rcpt;		/* RejectAtRcpt */
+
 	char **values;			/* text of every option, table order */
 };
 
