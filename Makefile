@@ -8,6 +8,7 @@
 #   make install      install binaries, man pages and the sample config
 #   make bench-certs  certificate look-up rates against ldapsearch
 #   make bench-cms    encryption fan-out rates against independent runs
+#   make bench-policy 100,000-rule policy: load time, ns per decision
 #   make fuzz         every fuzz target for FUZZ_SECONDS (default 600)
 
 CC       ?= cc
@@ -51,7 +52,7 @@ TOOL_BINS  := $(addprefix $(BUILD)/tests/,$(notdir $(TOOL_SRCS:.c=)))
 CMOCKA_LIBS := -lcmocka
 
 .PHONY: all deps run check unit unit-san docs-check protocol integration \
-        install clean bench-certs bench-cms fuzz fuzz-build
+        install clean bench-certs bench-cms bench-policy fuzz fuzz-build
 
 all: $(DAEMON) $(CTL)
 
@@ -112,6 +113,9 @@ bench-certs: deps all unit
 
 bench-cms: deps all unit
 	bash tests/bench/bench-cms.sh
+
+bench-policy: all $(BUILD)/tests/bench_policy
+	$(BUILD)/tests/bench_policy 100000 200000
 
 # Fuzzing (clang, libFuzzer, ASan+UBSan): every tests/fuzz/fuzz_NAME.c is
 # built into build-fuzz/fuzz_NAME and run for FUZZ_SECONDS on its corpus

@@ -73,57 +73,76 @@ push_id(uint32_t **v, size_t *n, size_t *cap, uint32_t id)
 	return 0;
 }
 
+/*
+ * Each rule is filed once, under the side that narrows it most: its
+ * recipient pattern unless that is "*", else its sender pattern, else
+ * in the list of rules that match everything.
+ */
 static int
-build_side(struct policy *p, struct side_index *side, bool from)
+file_rule(struct policy *p, uint32_t id, size_t *keycap, size_t **gcap,
+    size_t *anycap)
 {
-	size_t i, cap = 0, anycap = 0;
-	size_t *gcap = calloc(p->ngroups + 1, sizeof(*gcap));
+	const struct rule *r = &p->rules[id];
+	bool on_to = r->to.kind != PAT_ANY;
+	const struct pattern *pat = on_to ? &r->to : &r->from;
+	struct side_index *side = on_to ? &p->to : &p->from;
+	int s = on_to ? 1 : 0;
 
-	side->by_group = calloc(p->ngroups + 1, sizeof(*side->by_group));
-	side->nby_group = calloc(p->ngroups + 1, sizeof(*side->nby_group));
-	if (gcap == NULL || side->by_group == NULL || side->nby_group == NULL) {
-		free(gcap);
-		return -1;
-	}
-	for (i = 0; i < p->nrules; i++) {
-		const struct pattern *pat = from ? &p->rules[i].from :
-		    &p->rules[i].to;
-		uint32_t id = (uint32_t)i;
+	switch (pat->kind) {
+	case PAT_ANY:
+		return push_id(&p->from.any, &p->from.nany, anycap, id);
+	case PAT_GROUP:
+		return push_id(&side->by_group[pat->group],
+		    &side->nby_group[pat->group], &gcap[s][pat->group], id);
+	default:
+		if (side->keys.n == keycap[s]) {
+			size_t ncap = keycap[s] ? keycap[s] * 2 : 64;
+			struct key_entry *nv = realloc(side->keys.v,
+			    ncap * sizeof(*nv));
 
-		switch (pat->kind) {
-		case PAT_ANY:
-			if (push_id(&side->any, &side->nany, &anycap, id) != 0)
-				goto oom;
-			break;
-		case PAT_GROUP:
-			if (push_id(&side->by_group[pat->group],
-			    &side->nby_group[pat->group], &gcap[pat->group],
-			    id) != 0)
-				goto oom;
-			break;
-		default:
-			if (side->keys.n == cap) {
-				size_t ncap = cap ? cap * 2 : 64;
-				struct key_entry *nv = realloc(side->keys.v,
-				    ncap * sizeof(*nv));
-
-				if (nv == NULL)
-					goto oom;
-				side->keys.v = nv;
-				cap = ncap;
-			}
-			side->keys.v[side->keys.n].key = pat->key;
-			side->keys.v[side->keys.n].kind = pat->kind;
-			side->keys.v[side->keys.n].id = id;
-			side->keys.n++;
+			if (nv == NULL)
+				return -1;
+			side->keys.v = nv;
+			keycap[s] = ncap;
 		}
+		side->keys.v[side->keys.n].key = pat->key;
+		side->keys.v[side->keys.n].kind = pat->kind;
+		side->keys.v[side->keys.n].id = id;
+		side->keys.n++;
+		return 0;
 	}
-	qsort(side->keys.v, side->keys.n, sizeof(*side->keys.v), cmp_entry);
-	free(gcap);
+}
+
+static int
+build_rules(struct policy *p)
+{
+	size_t keycap[2] = { 0, 0 }, anycap = 0, i;
+	size_t *gcap[2];
+	int rc = 0;
+
+	gcap[0] = calloc(p->ngroups + 1, sizeof(size_t));
+	gcap[1] = calloc(p->ngroups + 1, sizeof(size_t));
+	p->from.by_group = calloc(p->ngroups + 1, sizeof(uint32_t *));
+	p->from.nby_group = calloc(p->ngroups + 1, sizeof(size_t));
+	p->to.by_group = calloc(p->ngroups + 1, sizeof(uint32_t *));
+	p->to.nby_group = calloc(p->ngroups + 1, sizeof(size_t));
+	if (gcap[0] == NULL || gcap[1] == NULL || p->from.by_group == NULL ||
+	    p->from.nby_group == NULL || p->to.by_group == NULL ||
+	    p->to.nby_group == NULL)
+		rc = -1;
+	for (i = 0; i < p->nrules && rc == 0; i++)
+		rc = file_rule(p, (uint32_t)i, keycap, gcap, &anycap);
+	free(gcap[0]);
+	free(gcap[1]);
+	if (rc != 0)
+		return -1;
+	if (p->from.keys.n > 1)
+		qsort(p->from.keys.v, p->from.keys.n, sizeof(*p->from.keys.v),
+		    cmp_entry);
+	if (p->to.keys.n > 1)
+		qsort(p->to.keys.v, p->to.keys.n, sizeof(*p->to.keys.v),
+		    cmp_entry);
 	return 0;
-oom:
-	free(gcap);
-	return -1;
 }
 
 int
@@ -131,7 +150,9 @@ policy_index_build(struct policy *p)
 {
 	size_t i, anycap = 0, ucap = 0;
 
-	qsort(p->members.v, p->members.n, sizeof(*p->members.v), cmp_entry);
+	if (p->members.n > 1)
+		qsort(p->members.v, p->members.n, sizeof(*p->members.v),
+		    cmp_entry);
 	for (i = 0; i < p->ngroups; i++) {
 		if (p->groups[i].has_any && push_id(&p->any_groups,
 		    &p->nany_groups, &anycap, (uint32_t)i) != 0)
@@ -140,10 +161,7 @@ policy_index_build(struct policy *p)
 		    &p->nunresolved, &ucap, (uint32_t)i) != 0)
 			return -1;
 	}
-	if (build_side(p, &p->from, true) != 0 ||
-	    build_side(p, &p->to, false) != 0)
-		return -1;
-	return 0;
+	return build_rules(p);
 }
 
 static void
@@ -187,9 +205,12 @@ struct cand {
 	size_t n, pos;
 };
 
+#define MAX_CAND_LISTS 256
+
 struct cands {
-	struct cand c[64];
-	size_t n, total;
+	struct cand c[MAX_CAND_LISTS];
+	size_t n;
+	bool overflow;
 };
 
 enum tri { NO = 0, YES, UNKNOWN };
@@ -238,13 +259,15 @@ addr_prepare(const struct policy *p, const char *s, struct addr *a)
 		if (push_id(&a->groups, &a->ngroups, &a->gcap,
 		    p->any_groups[i]) != 0)
 			a->oom = true;
-	qsort(a->groups, a->ngroups, sizeof(*a->groups), cmp_u32);
+	if (a->ngroups > 1)
+		qsort(a->groups, a->ngroups, sizeof(*a->groups), cmp_u32);
 }
 
 static bool
 in_group(const struct addr *a, uint32_t g)
 {
-	return bsearch(&g, a->groups, a->ngroups, sizeof(g), cmp_u32) != NULL;
+	return a->ngroups > 0 && bsearch(&g, a->groups, a->ngroups,
+	    sizeof(g), cmp_u32) != NULL;
 }
 
 static bool
@@ -282,14 +305,17 @@ pattern_match(const struct policy *p, const struct pattern *pat,
 static void
 cand_list(struct cands *cs, const uint32_t *v, size_t n)
 {
-	if (n == 0 || cs->n == sizeof(cs->c) / sizeof(cs->c[0]))
+	if (n == 0)
 		return;
+	if (cs->n == MAX_CAND_LISTS) {
+		cs->overflow = true;
+		return;
+	}
 	cs->c[cs->n].v = v;
 	cs->c[cs->n].e = NULL;
 	cs->c[cs->n].n = n;
 	cs->c[cs->n].pos = 0;
 	cs->n++;
-	cs->total += n;
 }
 
 static void
@@ -299,46 +325,60 @@ cand_keys(struct cands *cs, const struct key_index *ix, uint32_t kind,
 	size_t lo, hi;
 
 	key_range(ix, kind, key, &lo, &hi);
-	if (lo == hi || cs->n == sizeof(cs->c) / sizeof(cs->c[0]))
+	if (lo == hi)
 		return;
+	if (cs->n == MAX_CAND_LISTS) {
+		cs->overflow = true;
+		return;
+	}
 	cs->c[cs->n].v = NULL;
 	cs->c[cs->n].e = ix->v + lo;
 	cs->c[cs->n].n = hi - lo;
 	cs->c[cs->n].pos = 0;
 	cs->n++;
-	cs->total += hi - lo;
 }
 
-/*
- * Every list of rules one side of which can match address a.  More than
- * 64 lists (an address in dozens of groups) would overflow: then *all
- * is set and the caller falls back to scanning every rule.
- */
+/* The lists of rules filed under something address a matches. */
 static void
-collect(const struct policy *p, const struct side_index *side,
-    const struct addr *a, struct cands *cs, bool *all)
+collect_side(const struct policy *p, const struct side_index *side,
+    const struct addr *a, struct cands *cs)
 {
 	const char *d;
 	size_t i;
 
-	memset(cs, 0, sizeof(*cs));
-	cand_list(cs, side->any, side->nany);
-	if (a->domain != NULL) {
-		cand_keys(cs, &side->keys, PAT_EXACT, a->lower);
-		cand_keys(cs, &side->keys, PAT_DOMAIN, a->domain);
-		for (d = strchr(a->domain, '.'); d != NULL;
-		    d = strchr(d + 1, '.'))
-			cand_keys(cs, &side->keys, PAT_SUBDOMAIN, d + 1);
-		for (i = 0; i < a->ngroups; i++)
-			if (i == 0 || a->groups[i] != a->groups[i - 1])
-				cand_list(cs, side->by_group[a->groups[i]],
-				    side->nby_group[a->groups[i]]);
-		for (i = 0; i < p->nunresolved; i++)
-			if (!in_group(a, p->unresolved[i]))
-				cand_list(cs, side->by_group[p->unresolved[i]],
-				    side->nby_group[p->unresolved[i]]);
-	}
-	*all = cs->n == sizeof(cs->c) / sizeof(cs->c[0]) || a->oom;
+	if (a->domain == NULL)
+		return;
+	cand_keys(cs, &side->keys, PAT_EXACT, a->lower);
+	cand_keys(cs, &side->keys, PAT_DOMAIN, a->domain);
+	for (d = strchr(a->domain, '.'); d != NULL; d = strchr(d + 1, '.'))
+		cand_keys(cs, &side->keys, PAT_SUBDOMAIN, d + 1);
+	for (i = 0; i < a->ngroups; i++)
+		if (i == 0 || a->groups[i] != a->groups[i - 1])
+			cand_list(cs, side->by_group[a->groups[i]],
+			    side->nby_group[a->groups[i]]);
+	/* Membership of an unread group is unknown: its rules must be
+	 * tried, and one that could match makes the decision wait. */
+	for (i = 0; i < p->nunresolved; i++)
+		if (!in_group(a, p->unresolved[i]))
+			cand_list(cs, side->by_group[p->unresolved[i]],
+			    side->nby_group[p->unresolved[i]]);
+}
+
+/*
+ * Every rule that can match is in one of the collected lists.  Too many
+ * lists (an address in hundreds of groups) sets *all: the caller then
+ * tries every rule instead.
+ */
+static void
+collect(const struct policy *p, const struct addr *from,
+    const struct addr *to, struct cands *cs, bool *all)
+{
+	cs->n = 0;		/* the 256 slots are filled as needed */
+	cs->overflow = false;
+	cand_list(cs, p->from.any, p->from.nany);
+	collect_side(p, &p->from, from, cs);
+	collect_side(p, &p->to, to, cs);
+	*all = cs->overflow || from->oom || to->oom;
 }
 
 static bool
@@ -397,44 +437,57 @@ try_rule(const struct policy *p, uint32_t r, const struct addr *from,
 	return true;
 }
 
-void
-policy_decide(const struct policy *p, const char *sender, const char *rcpt,
-    struct policy_decision *out)
+static void
+decide(const struct policy *p, const char *sender, const char *rcpt,
+    struct policy_decision *out, bool linear)
 {
 	struct addr *from = malloc(sizeof(*from)), *to = malloc(sizeof(*to));
-	struct cands cf, ct, *walk;
-	bool all_f, all_t;
+	struct cands *cs = malloc(sizeof(*cs));
+	bool all = false;
 	uint32_t r;
 
 	memset(out, 0, sizeof(*out));
 	out->s = p->defaults;
 	out->file = p->default_file;
 	out->line = 0;
-	if (from == NULL || to == NULL) {
+	if (from == NULL || to == NULL || cs == NULL) {
 		/* Cannot decide: fail closed like an unreadable group. */
 		out->unavailable = true;
 		out->unavailable_group = "(out of memory)";
 		free(from);
 		free(to);
+		free(cs);
 		return;
 	}
 	addr_prepare(p, sender != NULL ? sender : "", from);
 	addr_prepare(p, rcpt != NULL ? rcpt : "", to);
-	collect(p, &p->from, from, &cf, &all_f);
-	collect(p, &p->to, to, &ct, &all_t);
-	if (all_f && all_t) {
+	if (!linear)
+		collect(p, from, to, cs, &all);
+	if (linear || all) {
 		for (r = 0; r < p->nrules; r++)
 			if (try_rule(p, r, from, to, out))
 				break;
-	} else {
-		walk = all_f ? &ct : all_t ? &cf : cf.total <= ct.total ? &cf :
-		    &ct;
-		while (cand_next(walk, &r))
+	} else
+		while (cand_next(cs, &r))
 			if (try_rule(p, r, from, to, out))
 				break;
-	}
+	free(cs);
 	free(from->groups);
 	free(to->groups);
 	free(from);
 	free(to);
+}
+
+void
+policy_decide(const struct policy *p, const char *sender, const char *rcpt,
+    struct policy_decision *out)
+{
+	decide(p, sender, rcpt, out, false);
+}
+
+void
+policy_decide_linear(const struct policy *p, const char *sender,
+    const char *rcpt, struct policy_decision *out)
+{
+	decide(p, sender, rcpt, out, true);
 }

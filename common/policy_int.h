@@ -56,10 +56,11 @@ struct key_index {
 	size_t n;
 };
 
-/* Rule ids per side of a rule, sorted ascending within each list. */
+/* Rules filed under one side (see policy_index.c), ids ascending in
+ * each list. */
 struct side_index {
 	struct key_index keys;		/* EXACT, DOMAIN, SUBDOMAIN rules */
-	uint32_t *any;			/* rules with "*" */
+	uint32_t *any;			/* from.any: rules "from * to *" */
 	size_t nany;
 	uint32_t **by_group;		/* rules naming group g */
 	size_t *nby_group;
@@ -95,6 +96,11 @@ void policy_arena_free(struct policy *p);
  * 0 or -1 (out of memory). */
 int policy_index_build(struct policy *p);
 void policy_index_free(struct policy *p);
+
+/* policy_decide() by trying every rule in order: the reference the
+ * index is tested and measured against. */
+void policy_decide_linear(const struct policy *p, const char *sender,
+    const char *rcpt, struct policy_decision *out);
 
 /* Built-in defaults of every setting. */
 void policy_settings_init(struct policy_settings *s);

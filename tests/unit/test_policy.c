@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "policy.h"
+#include "policy_int.h"
 
 static const char policy_text[] =
     "# test policy\n"					/* 1 */
@@ -181,6 +182,9 @@ test_row(void **state)
 		assert_int_equal(d.s.sign, r->sign);
 	if (r->missing != X)
 		assert_int_equal(d.s.missing_cert, r->missing);
+	/* The index must agree with trying every rule in order. */
+	policy_decide_linear(shared, r->from, r->to, &d);
+	assert_int_equal(d.line, r->line);
 }
 
 /* Settings on continuation lines belong to the rule. */
