@@ -3,22 +3,178 @@
  */
 #include "runtime.h"
 
-#include "certlookup.h"
-#include "config.h"
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
-struct config *
-runtime_load(const char *path, struct certlookup **certs, char *err,
+#include "certlookup.h"
+#include "certsrc_ldap.h"
+#include "config.h"
+#include "log.h"
+#include "policy.h"
+
+/* MERGE: replaced by ldapgroup_members() and the sender key store. */
+static int
+runtime_group_members(const char *spec, const char *dn, char ***members,
+    size_t *n, char *err, size_t errlen)
+{
+	(void)spec; (void)dn; (void)members; (void)n;
+	snprintf(err, errlen, "LDAP groups not available");
+	return -1;
+}
+
+static int
+runtime_load_keys(struct runtime *rt, char *err, size_t errlen)
+{
+	(void)rt; (void)err; (void)errlen;
+	return 0;
+}
+
+static void
+runtime_free_keys(struct runtime *rt)
+{
+	(void)rt;
+}
+
+/*
+ * Policy groups "ldap:NAME DN" are read from the LDAPDirectory called
+ * NAME.
+ */
+static int
+resolve_group(void *arg, const char *directory, const char *dn,
+    char ***members, size_t *n, char *err, size_t errlen)
+{
+	const struct config *cfg = arg;
+	char name[LDAP_SPEC_NAME_MAX + 1];
+	size_t i;
+
+	for (i = 0; cfg->ldap_directories != NULL &&
+	    cfg->ldap_directories[i] != NULL; i++)
+		if (ldap_spec_name(cfg->ldap_directories[i], name,
+		    sizeof(name)) == 0 && strcmp(name, directory) == 0)
+			return runtime_group_members(cfg->ldap_directories[i],
+			    dn, members, n, err, errlen);
+	snprintf(err, errlen, "no LDAPDirectory named %s", directory);
+	return -1;
+}
+
+struct policy *
+runtime_load_policy(const struct config *cfg, struct policy *previous,
+    char *err, size_t errlen)
+{
+	struct policy_resolver res = { resolve_group, (void *)cfg };
+
+	if (cfg->policy_file == NULL)
+		return policy_builtin();
+	return policy_load(cfg->policy_file, &res, previous, err, errlen);
+}
+
+struct runtime *
+runtime_load(const char *path, struct runtime *previous, char *err,
     size_t errlen)
 {
-	struct config *cfg = config_load(path, err, errlen);
+	struct runtime *rt = calloc(1, sizeof(*rt));
+	struct policy *prev_policy = NULL;
 
-	*certs = NULL;
-	if (cfg == NULL)
-		return NULL;
-	if (config_check_system(cfg, err, errlen) != 0 ||
-	    (*certs = certlookup_new(cfg, NULL, err, errlen)) == NULL) {
-		config_release(cfg);
+	if (rt == NULL) {
+		snprintf(err, errlen, "out of memory");
 		return NULL;
 	}
-	return cfg;
+	atomic_init(&rt->refs, 1);
+	pthread_mutex_init(&rt->policy_lock, NULL);
+	if ((rt->cfg = config_load(path, err, errlen)) == NULL)
+		goto fail;
+	if (config_check_system(rt->cfg, err, errlen) != 0 ||
+	    (rt->certs = certlookup_new(rt->cfg, NULL, err, errlen)) == NULL)
+		goto fail;
+	if (previous != NULL)
+		prev_policy = runtime_policy(previous);
+	rt->policy = runtime_load_policy(rt->cfg, prev_policy, err, errlen);
+	policy_release(prev_policy);
+	if (rt->policy == NULL)
+		goto fail;
+	if (runtime_load_keys(rt, err, errlen) != 0)
+		goto fail;
+	return rt;
+fail:
+	runtime_release(rt);
+	return NULL;
+}
+
+struct runtime *
+runtime_retain(struct runtime *rt)
+{
+	if (rt != NULL)
+		atomic_fetch_add(&rt->refs, 1);
+	return rt;
+}
+
+void
+runtime_release(struct runtime *rt)
+{
+	if (rt == NULL || atomic_fetch_sub(&rt->refs, 1) != 1)
+		return;
+	runtime_free_keys(rt);
+	policy_release(rt->policy);
+	certlookup_free(rt->certs);
+	config_release(rt->cfg);
+	pthread_mutex_destroy(&rt->policy_lock);
+	free(rt);
+}
+
+struct policy *
+runtime_policy(struct runtime *rt)
+{
+	struct policy *p;
+
+	pthread_mutex_lock(&rt->policy_lock);
+	p = policy_retain(rt->policy);
+	pthread_mutex_unlock(&rt->policy_lock);
+	return p;
+}
+
+int
+runtime_refresh_policy(struct runtime *rt, char *err, size_t errlen)
+{
+	struct policy *old = runtime_policy(rt), *p;
+
+	p = runtime_load_policy(rt->cfg, old, err, errlen);
+	if (p == NULL) {
+		policy_release(old);
+		return -1;
+	}
+	pthread_mutex_lock(&rt->policy_lock);
+	rt->policy = p;
+	pthread_mutex_unlock(&rt->policy_lock);
+	/* Once for runtime_policy() above, once for the runtime's own. */
+	policy_release(old);
+	policy_release(old);
+	return 0;
+}
+
+static pthread_mutex_t current_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct runtime *current;
+
+struct runtime *
+runtime_current(void)
+{
+	struct runtime *rt;
+
+	pthread_mutex_lock(&current_lock);
+	rt = runtime_retain(current);
+	pthread_mutex_unlock(&current_lock);
+	return rt;
+}
+
+void
+runtime_install(struct runtime *rt)
+{
+	struct runtime *old;
+
+	config_install(rt != NULL ? config_retain(rt->cfg) : NULL);
+	pthread_mutex_lock(&current_lock);
+	old = current;
+	current = rt;
+	pthread_mutex_unlock(&current_lock);
+	runtime_release(old);
 }

@@ -32,6 +32,7 @@
 #include "config.h"
 #include "daemon.h"
 #include "log.h"
+#include "policy.h"
 #include "runtime.h"
 #include "version.h"
 
@@ -48,12 +49,6 @@ struct options {
 
 static atomic_bool stopping;
 
-/*
- * Certificate look-up built from the running configuration.  Replaced
- * only by the reload thread; the message pipeline will take it together
- * with the configuration it belongs to.
- */
-static struct certlookup *running_certs;
 static bool reload_wanted;
 static bool reload_quit;
 static pthread_mutex_t reload_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -138,36 +133,39 @@ note_restart_only(const struct config *old, const struct config *new)
 }
 
 static void
-log_certificates(struct certlookup *certs)
+log_runtime(struct runtime *rt)
 {
+	struct policy *p = runtime_policy(rt);
 	char desc[512];
 
-	certlookup_describe(certs, desc, sizeof(desc));
+	certlookup_describe(rt->certs, desc, sizeof(desc));
 	log_msg(LOG_LVL_INFO, "certificates: %s", desc);
+	log_msg(LOG_LVL_INFO, "policy: %s: %zu rules, %zu groups (%zu not "
+	    "readable)", rt->cfg->policy_file != NULL ? rt->cfg->policy_file :
+	    "built-in", policy_rule_count(p), policy_group_count(p),
+	    policy_unresolved_count(p));
+	policy_release(p);
 }
 
 static void
 reload_config(const char *path, bool foreground)
 {
-	struct config *old = config_current();
-	struct certlookup *certs = NULL;
-	struct config *cfg;
+	struct runtime *old = runtime_current(), *rt;
 	char err[512];
 
-	cfg = runtime_load(path, &certs, err, sizeof(err));
-	if (cfg == NULL) {
+	rt = runtime_load(path, old, err, sizeof(err));
+	if (rt == NULL) {
 		log_msg(LOG_LVL_ERROR, "reload failed, keeping the running "
 		    "configuration: %s", err);
-		config_release(old);
+		runtime_release(old);
 		return;
 	}
-	note_restart_only(old, cfg);
-	config_release(old);
-	apply_logging(cfg, foreground);
-	config_install(cfg);
-	certlookup_free(running_certs);
-	running_certs = certs;
-	log_certificates(certs);
+	if (old != NULL)
+		note_restart_only(old->cfg, rt->cfg);
+	runtime_release(old);
+	apply_logging(rt->cfg, foreground);
+	log_runtime(rt);
+	runtime_install(rt);
 	log_msg(LOG_LVL_NOTICE, "configuration reloaded from %s", path);
 }
 
@@ -176,68 +174,116 @@ struct reload_args {
 	bool foreground;
 };
 
-static unsigned
-crl_refresh_interval(void)
-{
-	struct config *cfg = config_current();
-	unsigned secs = cfg != NULL ? cfg->crl_refresh : 0;
+/* Timed work: CRLs expire and new revocations appear; LDAP groups
+ * named in the policy change.  Each has its own interval (0 = never). */
+struct timers {
+	time_t next_crl, next_policy;
+};
 
-	config_release(cfg);
-	return secs;
+static void
+schedule(struct timers *t, time_t now, bool crl, bool policy)
+{
+	struct runtime *rt = runtime_current();
+	unsigned crl_s = rt != NULL ? rt->cfg->crl_refresh : 0;
+	unsigned pol_s = rt != NULL ? rt->cfg->policy_refresh : 0;
+
+	if (crl)
+		t->next_crl = crl_s ? now + (time_t)crl_s : 0;
+	if (policy)
+		t->next_policy = pol_s ? now + (time_t)pol_s : 0;
+	runtime_release(rt);
 }
 
-/* CRLs expire and new revocations appear: read them again now and then. */
+/* The earlier of the two deadlines; 0 when neither is set. */
+static time_t
+next_deadline(const struct timers *t)
+{
+	if (t->next_crl == 0)
+		return t->next_policy;
+	if (t->next_policy == 0)
+		return t->next_crl;
+	return t->next_crl < t->next_policy ? t->next_crl : t->next_policy;
+}
+
 static void
 refresh_crls(void)
 {
+	struct runtime *rt = runtime_current();
 	char err[512], desc[512];
 
-	if (certlookup_refresh_crls(running_certs, err, sizeof(err)) != 0) {
+	if (rt == NULL)
+		return;
+	if (certlookup_refresh_crls(rt->certs, err, sizeof(err)) != 0)
 		log_msg(LOG_LVL_ERROR, "CRL refresh failed, keeping the "
 		    "previous CRLs: %s", err);
-		return;
+	else {
+		certlookup_describe(rt->certs, desc, sizeof(desc));
+		log_msg(LOG_LVL_INFO, "CRLs refreshed: %s", desc);
 	}
-	certlookup_describe(running_certs, desc, sizeof(desc));
-	log_msg(LOG_LVL_INFO, "CRLs refreshed: %s", desc);
+	runtime_release(rt);
+}
+
+static void
+refresh_policy(void)
+{
+	struct runtime *rt = runtime_current();
+	char err[512];
+
+	if (rt == NULL)
+		return;
+	if (runtime_refresh_policy(rt, err, sizeof(err)) != 0)
+		log_msg(LOG_LVL_ERROR, "policy refresh failed, keeping the "
+		    "running policy: %s", err);
+	else
+		log_msg(LOG_LVL_DEBUG, "policy refreshed");
+	runtime_release(rt);
 }
 
 /*
  * The one thread that changes the running configuration: reloads on
- * request, and refreshes CRLs every CRLRefresh seconds in between.
+ * request, and refreshes CRLs and policy groups on their timers.
  */
 static void *
 reload_thread(void *arg)
 {
 	const struct reload_args *ra = arg;
-	struct timespec next;
-	unsigned interval = crl_refresh_interval();
+	struct timers t = { 0, 0 };
 
-	clock_gettime(CLOCK_REALTIME, &next);
-	next.tv_sec += interval;
+	schedule(&t, time(NULL), true, true);
 	pthread_mutex_lock(&reload_lock);
 	for (;;) {
 		bool do_reload;
 		int rc = 0;
+		time_t now, deadline = next_deadline(&t);
 
 		while (!reload_wanted && !reload_quit && rc != ETIMEDOUT) {
-			if (interval == 0)
+			struct timespec ts = { deadline, 0 };
+
+			if (deadline == 0)
 				pthread_cond_wait(&reload_cond, &reload_lock);
 			else
 				rc = pthread_cond_timedwait(&reload_cond,
-				    &reload_lock, &next);
+				    &reload_lock, &ts);
 		}
 		if (reload_quit)
 			break;
 		do_reload = reload_wanted;	/* read and reset under the lock */
 		reload_wanted = false;
 		pthread_mutex_unlock(&reload_lock);
-		if (do_reload)
+		now = time(NULL);
+		if (do_reload) {
 			reload_config(ra->path, ra->foreground);
-		else
-			refresh_crls();
-		interval = crl_refresh_interval();
-		clock_gettime(CLOCK_REALTIME, &next);
-		next.tv_sec += interval;
+			schedule(&t, now, true, true);
+		} else {
+			if (t.next_crl != 0 && now >= t.next_crl) {
+				refresh_crls();
+				schedule(&t, now, true, false);
+			}
+			if (t.next_policy != 0 && now >= t.next_policy) {
+				refresh_policy();
+				schedule(&t, now, false, true);
+			}
+		}
 		pthread_mutex_lock(&reload_lock);
 	}
 	pthread_mutex_unlock(&reload_lock);
@@ -371,8 +417,9 @@ signal_loop(const sigset_t *set)
 }
 
 static int
-run_daemon(const struct options *opt, struct config *cfg)
+run_daemon(const struct options *opt, struct runtime *rt)
 {
+	const struct config *cfg = rt->cfg;
 	struct reload_args ra = { opt->config_path, opt->foreground };
 	pthread_t milter_tid, reload_tid;
 	int milter_result = MI_SUCCESS, pid_fd = -1;
@@ -405,9 +452,15 @@ run_daemon(const struct options *opt, struct config *cfg)
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
 	signal(SIGPIPE, SIG_IGN);
 
-	config_install(config_retain(cfg));
+	runtime_install(rt);	/* takes the reference: cfg stays valid below
+				 * only until a reload, so copy what is logged */
+	cfg = NULL;
+	rt = runtime_current();
 	log_msg(LOG_LVL_NOTICE, "smime-milter %s starting: socket %s, mode %s",
-	    SMIME_MILTER_VERSION, cfg->socket.text, config_mode_name(cfg->mode));
+	    SMIME_MILTER_VERSION, rt->cfg->socket.text,
+	    config_mode_name(rt->cfg->mode));
+	runtime_release(rt);
+	rt = NULL;
 	if (pthread_create(&reload_tid, NULL, reload_thread, &ra) != 0 ||
 	    pthread_create(&milter_tid, NULL, milter_thread,
 	    &milter_result) != 0) {
@@ -418,7 +471,7 @@ run_daemon(const struct options *opt, struct config *cfg)
 	stop_milter_thread(milter_tid);
 	reload_signal(true);
 	pthread_join(reload_tid, NULL);
-	config_install(NULL);
+	runtime_install(NULL);
 	pidfile_remove(pid_path, pid_fd);
 	free(pid_path);
 	log_msg(LOG_LVL_NOTICE, "stopped");
@@ -428,6 +481,7 @@ fail:
 	if (pid_path != NULL)
 		pidfile_remove(pid_path, pid_fd);
 	free(pid_path);
+	runtime_release(rt);
 	return EX_OSERR;
 }
 
@@ -435,33 +489,32 @@ int
 main(int argc, char **argv)
 {
 	struct options opt = { 0 };
-	struct config *cfg;
+	struct runtime *rt;
 	char err[512];
 	int rc;
 
 	if (parse_args(argc, argv, &opt) != 0)
 		return EX_USAGE;
 	log_setup("smime-milter", false, 0, true, LOG_LVL_WARNING);
-	cfg = runtime_load(opt.config_path, &running_certs, err,
-	    sizeof(err));
-	if (cfg == NULL) {
+	rt = runtime_load(opt.config_path, NULL, err, sizeof(err));
+	if (rt == NULL) {
 		fprintf(stderr, "smime-milter: %s\n", err);
 		return EX_CONFIG;
 	}
 	if (opt.check_only) {
+		struct policy *p = runtime_policy(rt);
 		char desc[512];
 
-		certlookup_describe(running_certs, desc, sizeof(desc));
+		certlookup_describe(rt->certs, desc, sizeof(desc));
 		printf("smime-milter: %s: configuration OK (certificates: "
-		    "%s)\n", opt.config_path, desc);
-		certlookup_free(running_certs);
-		config_release(cfg);
+		    "%s; policy: %zu rules, %zu groups)\n", opt.config_path,
+		    desc, policy_rule_count(p), policy_group_count(p));
+		policy_release(p);
+		runtime_release(rt);
 		return 0;
 	}
-	apply_logging(cfg, opt.foreground);
-	log_certificates(running_certs);
-	rc = run_daemon(&opt, cfg);
-	certlookup_free(running_certs);
-	config_release(cfg);
+	apply_logging(rt->cfg, opt.foreground);
+	log_runtime(rt);
+	rc = run_daemon(&opt, rt);
 	return rc;
 }

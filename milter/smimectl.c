@@ -12,6 +12,7 @@
 #include "config.h"
 #include "ctl.h"
 #include "log.h"
+#include "policy.h"
 #include "runtime.h"
 #include "version.h"
 
@@ -75,21 +76,24 @@ config_path_arg(int argc, char **argv, const char **path)
 static int
 cmd_config_check(int argc, char **argv)
 {
-	struct certlookup *certs;
-	struct config *cfg;
+	struct runtime *rt;
+	struct policy *p;
 	const char *path;
 	char err[512], desc[512];
 
 	if (config_path_arg(argc, argv, &path) != 0)
 		return EX_USAGE;
-	if ((cfg = runtime_load(path, &certs, err, sizeof(err))) == NULL) {
+	if ((rt = runtime_load(path, NULL, err, sizeof(err))) == NULL) {
 		fprintf(stderr, "smimectl: %s\n", err);
 		return EX_CONFIG;
 	}
-	certlookup_describe(certs, desc, sizeof(desc));
-	printf("%s: configuration OK (certificates: %s)\n", path, desc);
-	certlookup_free(certs);
-	config_release(cfg);
+	p = runtime_policy(rt);
+	certlookup_describe(rt->certs, desc, sizeof(desc));
+	printf("%s: configuration OK (certificates: %s; policy: %zu rules, "
+	    "%zu groups)\n", path, desc, policy_rule_count(p),
+	    policy_group_count(p));
+	policy_release(p);
+	runtime_release(rt);
 	return 0;
 }
 
