@@ -18,6 +18,7 @@ struct config *ctl_load_config(const char *path);
 int ctl_cert_lookup(int argc, char **argv);
 int ctl_cert_list(int argc, char **argv);
 int ctl_cert_import(int argc, char **argv);
+int ctl_key_list(int argc, char **argv);
 int ctl_verify(int argc, char **argv);
 int ctl_decrypt(int argc, char **argv);
 int ctl_process(int argc, char **argv);

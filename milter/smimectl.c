@@ -157,6 +157,8 @@ static const struct command commands[] = {
 	    "list the certificates of the local stores" },
 	{ "cert", "import", ctl_cert_import, "[-c FILE] CERTFILE...",
 	    "add certificates to the directory store" },
+	{ "key", "list", ctl_key_list, "[-c FILE]",
+	    "list the sender keys: address, expiry, key, file" },
 	{ "process", NULL, ctl_process, "[-c FILE] [--sign clear|opaque "
 	    "--sign-key KEY --sign-cert CERT [--sign-chain FILE] [--digest "
 	    "sha256|sha384|sha512] [--pss]] [--cipher C] [--key-transport K] "
