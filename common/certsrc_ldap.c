@@ -24,6 +24,7 @@
 #include "certsrc_ldap.h"
 
 #include <assert.h>
+#include <errno.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdbool.h>
