@@ -4,6 +4,7 @@
 #include "address.h"
 
 #include <ctype.h>
+#include <stdbool.h>
 #include <string.h>
 
 const char *
@@ -26,11 +27,12 @@ address_strip(const char *in, size_t *len)
 
 #define ADDRESS_MAX 320		/* 64 local + @ + 255 domain */
 
-int
-address_normalise(const char *in, char *out, size_t outlen)
+/* address_strip(), check, copy to out lower-cased (whole, or the domain). */
+static int
+normalise(const char *in, char *out, size_t outlen, bool whole)
 {
 	const char *end, *at;
-	size_t len, i;
+	size_t len, i, from;
 
 	in = address_strip(in, &len);
 	end = in + len;
@@ -41,13 +43,26 @@ address_normalise(const char *in, char *out, size_t outlen)
 	at = memrchr(in, '@', len);
 	if (at == NULL || at == in || at == end - 1)
 		return -1;
+	from = whole ? 0 : (size_t)(at - in);
 	for (i = 0; i < len; i++) {
 		unsigned char c = (unsigned char)in[i];
 
 		if (c < 0x20 || c == 0x7f)
 			return -1;
-		out[i] = (char)tolower(c);
+		out[i] = i >= from ? (char)tolower(c) : (char)c;
 	}
 	out[len] = '\0';
 	return 0;
+}
+
+int
+address_normalise(const char *in, char *out, size_t outlen)
+{
+	return normalise(in, out, outlen, true);
+}
+
+int
+address_normalise_domain(const char *in, char *out, size_t outlen)
+{
+	return normalise(in, out, outlen, false);
 }

@@ -23,4 +23,10 @@ const char *address_strip(const char *in, size_t *len);
  */
 int address_normalise(const char *in, char *out, size_t outlen);
 
+/*
+ * The same checks, but only the domain is lower-cased; the local part is
+ * kept as written (member lists read from directories).
+ */
+int address_normalise_domain(const char *in, char *out, size_t outlen);
+
 #endif

@@ -24,120 +24,30 @@
 #include "certsrc_ldap.h"
 
 #include <assert.h>
-#include <ctype.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
-#include <sys/stat.h>
 #include <time.h>
-#include <unistd.h>
 
 #include <ldap.h>
 #include <openssl/err.h>
 #include <openssl/pkcs7.h>
 #include <openssl/x509v3.h>
 
+#include "ldapconn.h"
 #include "ldapfilter.h"
 #include "ldapspec.h"
 #include "log.h"
 
 #define CRL_ATTR	"certificateRevocationList;binary"
 
-#define PASSWORD_MAX	1024
 #define CRL_VALUE_MAX	(64 * 1024 * 1024)	/* CRLs grow large */
 #define RETRY_MIN_MS	200	/* retry a failed connection only with
 				 * at least this much budget left */
-
-/* ------------------------------------------------------- password file */
-
-/*
- * Read the bind password: first line of a regular file (not a symlink)
- * owned by us or root and closed to group and others, like a private key.
- */
-static int
-read_password(const char *path, struct berval *cred, char *err,
-    size_t errlen)
-{
-	char buf[PASSWORD_MAX + 2];
-	struct stat st;
-	ssize_t n;
-	size_t len = 0;
-	int fd, rc = -1;
-
-	fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY);
-	if (fd < 0) {
-		snprintf(err, errlen, "bind-password-file %s: %s", path,
-		    errno == ELOOP ? "is a symbolic link (refused)" :
-		    strerror(errno));
-		return -1;
-	}
-	if (fstat(fd, &st) != 0) {
-		snprintf(err, errlen, "bind-password-file %s: %s", path,
-		    strerror(errno));
-		goto cleanup;
-	}
-	if (!S_ISREG(st.st_mode)) {
-		snprintf(err, errlen, "bind-password-file %s: not a regular "
-		    "file", path);
-		goto cleanup;
-	}
-	if ((st.st_mode & (S_IRWXG | S_IRWXO)) != 0) {
-		snprintf(err, errlen, "bind-password-file %s: mode %04o lets "
-		    "group or others access it (chmod 600)", path,
-		    (unsigned)(st.st_mode & 07777));
-		goto cleanup;
-	}
-	if (st.st_uid != geteuid() && st.st_uid != 0) {
-		snprintf(err, errlen, "bind-password-file %s: owned by uid "
-		    "%lu, neither root nor us", path, (unsigned long)st.st_uid);
-		goto cleanup;
-	}
-	while (len < sizeof(buf) && (n = read(fd, buf + len,
-	    sizeof(buf) - len)) != 0) {
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			snprintf(err, errlen, "bind-password-file %s: %s",
-			    path, strerror(errno));
-			goto cleanup;
-		}
-		len += (size_t)n;
-	}
-	for (n = 0; (size_t)n < len && buf[n] != '\n'; n++)
-		;
-	len = (size_t)n;
-	if (len > 0 && buf[len - 1] == '\r')
-		len--;
-	if (len > PASSWORD_MAX) {
-		snprintf(err, errlen, "bind-password-file %s: password longer "
-		    "than %d bytes", path, PASSWORD_MAX);
-		goto cleanup;
-	}
-	/* An empty simple-bind password is an unauthenticated bind. */
-	if (len == 0) {
-		snprintf(err, errlen, "bind-password-file %s: empty password",
-		    path);
-		goto cleanup;
-	}
-	if ((cred->bv_val = malloc(len + 1)) == NULL) {
-		snprintf(err, errlen, "out of memory");
-		goto cleanup;
-	}
-	memcpy(cred->bv_val, buf, len);
-	cred->bv_val[len] = '\0';
-	cred->bv_len = len;
-	rc = 0;
-cleanup:
-	explicit_bzero(buf, sizeof(buf));
-	close(fd);
-	return rc;
-}
 
 /* ---------------------------------------------------------------- pool */
 
@@ -163,37 +73,6 @@ struct ldap_source {
 /* An operation run on a pooled connection; returns an LDAP result code. */
 typedef int (*ldap_op)(struct ldap_source *ls, LDAP *ld,
     struct timeval *tv, void *arg, char *err, size_t errlen);
-
-static void
-deadline_after(struct timespec *deadline, unsigned secs)
-{
-	clock_gettime(CLOCK_MONOTONIC, deadline);
-	deadline->tv_sec += secs;
-}
-
-/* Budget left until deadline, in ms (negative when past). */
-static long
-remaining_ms(const struct timespec *deadline)
-{
-	struct timespec now;
-
-	clock_gettime(CLOCK_MONOTONIC, &now);
-	return (long)(deadline->tv_sec - now.tv_sec) * 1000 +
-	    (deadline->tv_nsec - now.tv_nsec) / 1000000;
-}
-
-/* Budget left as a timeval; -1 if none. */
-static int
-remaining_tv(const struct timespec *deadline, struct timeval *tv)
-{
-	long ms = remaining_ms(deadline);
-
-	if (ms <= 0)
-		return -1;
-	tv->tv_sec = ms / 1000;
-	tv->tv_usec = (ms % 1000) * 1000;
-	return 0;
-}
 
 /* Take a free slot, waiting until deadline at most. */
 static int
@@ -224,30 +103,6 @@ pool_release(struct ldap_source *ls, size_t slot)
 	pthread_mutex_unlock(&ls->lock);
 }
 
-/* Errors that mean "this connection is unusable": drop it and retry. */
-static bool
-connection_error(int rc)
-{
-	return rc == LDAP_SERVER_DOWN || rc == LDAP_CONNECT_ERROR ||
-	    rc == LDAP_TIMEOUT || rc == LDAP_UNAVAILABLE;
-}
-
-/* "what: libldap's error string (server's diagnostic message)" */
-static void
-ldap_reason(LDAP *ld, int rc, const char *what, char *err, size_t errlen)
-{
-	char *diag = NULL;
-
-	if (ld != NULL)
-		ldap_get_option(ld, LDAP_OPT_DIAGNOSTIC_MESSAGE, &diag);
-	if (diag != NULL && diag[0] != '\0')
-		snprintf(err, errlen, "%s: %s (%s)", what, ldap_err2string(rc),
-		    diag);
-	else
-		snprintf(err, errlen, "%s: %s", what, ldap_err2string(rc));
-	ldap_memfree(diag);
-}
-
 static void
 slot_drop(struct ldap_slot *s)
 {
@@ -259,75 +114,23 @@ slot_drop(struct ldap_slot *s)
 }
 
 /*
- * libldap tries the URIs of the list in turn, each with the full network
- * timeout: give each an equal share of the budget, so that unreachable
- * servers ahead in the list cannot use it all up.
- */
-static int
-set_handle_options(LDAP *ld, const struct timeval *tv, unsigned nuris)
-{
-	struct timeval net;
-	long ms = (tv->tv_sec * 1000 + tv->tv_usec / 1000) /
-	    (long)(nuris > 0 ? nuris : 1);
-	int v3 = LDAP_VERSION3;
-
-	if (ms < 1)
-		ms = 1;
-	net.tv_sec = ms / 1000;
-	net.tv_usec = (ms % 1000) * 1000;
-	if (ldap_set_option(ld, LDAP_OPT_PROTOCOL_VERSION, &v3) != 0 ||
-	    ldap_set_option(ld, LDAP_OPT_REFERRALS, LDAP_OPT_OFF) != 0 ||
-	    ldap_set_option(ld, LDAP_OPT_RESTART, LDAP_OPT_ON) != 0 ||
-	    ldap_set_option(ld, LDAP_OPT_NETWORK_TIMEOUT, &net) != 0 ||
-	    ldap_set_option(ld, LDAP_OPT_TIMEOUT, tv) != 0)
-		return LDAP_OPERATIONS_ERROR;
-	return LDAP_SUCCESS;
-}
-
-/*
- * Connect slot s if it has no connection: initialise, set options (the
- * timeouts to what is left of the budget; libldap's defaults are
- * infinite), connect, StartTLS, bind.  On failure the slot stays empty.
+ * Connect slot s if it has no connection (ldapconn_open: timeouts from
+ * what is left of the budget, StartTLS, bind).  On failure the slot stays
+ * empty.
  */
 static int
 slot_connect(struct ldap_source *ls, struct ldap_slot *s,
     const struct timespec *deadline, char *err, size_t errlen)
 {
-	struct timeval tv;
-	LDAP *ld = NULL;
-	const char *what = "connect";
 	int rc;
 
 	if (s->ld != NULL)
 		return LDAP_SUCCESS;
-	if (remaining_tv(deadline, &tv) != 0) {
-		snprintf(err, errlen, "connect: timed out after %us",
-		    ls->spec.timeout);
-		return LDAP_TIMEOUT;
-	}
-	if ((rc = ldap_initialize(&ld, ls->spec.uri)) != LDAP_SUCCESS) {
-		ldap_reason(NULL, rc, "initialize", err, errlen);
+	if ((rc = ldapconn_open(&ls->spec, &ls->cred, deadline, &s->ld, err,
+	    errlen)) != LDAP_SUCCESS) {
+		s->failed = true;
 		return rc;
 	}
-	if ((rc = set_handle_options(ld, &tv, ls->spec.nuris)) !=
-	    LDAP_SUCCESS) {
-		what = "set options";
-		goto fail;
-	}
-	if ((rc = ldap_connect(ld)) != LDAP_SUCCESS)
-		goto fail;
-	if (ls->spec.starttls && (rc = ldap_start_tls_s(ld, NULL, NULL)) !=
-	    LDAP_SUCCESS) {
-		what = "starttls";
-		goto fail;
-	}
-	if (ls->spec.bind_dn != NULL && (rc = ldap_sasl_bind_s(ld,
-	    ls->spec.bind_dn, LDAP_SASL_SIMPLE, &ls->cred, NULL, NULL,
-	    NULL)) != LDAP_SUCCESS) {
-		what = "bind";
-		goto fail;
-	}
-	s->ld = ld;
 	if (s->failed) {
 		atomic_fetch_add(&ls->reconnects, 1);
 		s->failed = false;
@@ -335,14 +138,6 @@ slot_connect(struct ldap_source *ls, struct ldap_slot *s,
 		    ls->spec.name, ls->spec.uri);
 	}
 	return LDAP_SUCCESS;
-fail:
-	ldap_reason(ld, rc, what, err, errlen);
-	if (rc == LDAP_INVALID_CREDENTIALS || rc == LDAP_INAPPROPRIATE_AUTH)
-		log_msg(LOG_LVL_ERROR, "ldap=%s bind-dn=\"%s\" bind failed: "
-		    "%s", ls->spec.name, ls->spec.bind_dn, err);
-	ldap_unbind_ext(ld, NULL, NULL);
-	s->failed = true;
-	return rc;
 }
 
 /*
@@ -369,18 +164,18 @@ run_op(struct ldap_source *ls, const struct timespec *deadline, ldap_op op,
 	for (attempt = 0; ; attempt++) {
 		rc = slot_connect(ls, s, deadline, err, errlen);
 		if (rc == LDAP_SUCCESS) {
-			if (remaining_tv(deadline, &tv) != 0) {
+			if (ldapconn_remaining_tv(deadline, &tv) != 0) {
 				snprintf(err, errlen, "timed out after %us",
 				    ls->spec.timeout);
 				rc = LDAP_TIMEOUT;
 				break;
 			}
 			rc = op(ls, s->ld, &tv, arg, err, errlen);
-			if (connection_error(rc))
+			if (ldapconn_broken(rc))
 				slot_drop(s);
 		}
-		if (!connection_error(rc) || attempt > 0 ||
-		    remaining_ms(deadline) < RETRY_MIN_MS)
+		if (!ldapconn_broken(rc) || attempt > 0 ||
+		    ldapconn_remaining_ms(deadline) < RETRY_MIN_MS)
 			break;
 		log_msg(LOG_LVL_NOTICE, "ldap=%s connection failed (%s); "
 		    "retrying on a new connection", ls->spec.name, err);
@@ -590,7 +385,7 @@ op_lookup(struct ldap_source *ls, LDAP *ld, struct timeval *tv, void *arg,
 		goto cleanup;
 	}
 	if (rc != LDAP_SUCCESS && rc != LDAP_SIZELIMIT_EXCEEDED) {
-		ldap_reason(ld, rc, "search", err, errlen);
+		ldapconn_reason(ld, rc, "search", err, errlen);
 		goto cleanup;
 	}
 	if (rc == LDAP_SIZELIMIT_EXCEEDED)
@@ -625,7 +420,7 @@ ldap_lookup(struct certsrc *src, const char *address, struct cert_list *out,
 
 	assert(address != NULL && out != NULL);
 	atomic_fetch_add(&ls->lookups, 1);
-	deadline_after(&deadline, ls->spec.timeout);
+	ldapconn_deadline(&deadline, ls->spec.timeout);
 	if (ldap_filter_expand(ls->spec.filter, address, strlen(address),
 	    filter, sizeof(filter)) != 0) {
 		snprintf(err, errlen, "filter for this address longer than "
@@ -725,7 +520,7 @@ op_crls(struct ldap_source *ls, LDAP *ld, struct timeval *tv, void *arg,
 			note_referral(ls, "crl", 1, true);
 		} else {
 			snprintf(what, sizeof(what), "crl search \"%s\"", dn);
-			ldap_reason(ld, rc, what, err, errlen);
+			ldapconn_reason(ld, rc, what, err, errlen);
 			break;
 		}
 		ldap_msgfree(res);
@@ -753,7 +548,7 @@ certsrc_ldap_fetch_crls(struct certsrc *src, STACK_OF(X509_CRL) **out,
 		snprintf(err, errlen, "out of memory");
 		goto cleanup;
 	}
-	deadline_after(&deadline, ls->spec.timeout);
+	ldapconn_deadline(&deadline, ls->spec.timeout);
 	if ((rc = run_op(ls, &deadline, op_crls, &co, err, errlen)) !=
 	    LDAP_SUCCESS) {
 		note_failure(ls, rc, "crl", err);
@@ -795,10 +590,7 @@ ldap_src_free(struct certsrc *src)
 			ldap_unbind_ext(ls->slots[i].ld, NULL, NULL);
 	free(ls->slots);
 	free(ls->idle);
-	if (ls->cred.bv_val != NULL) {
-		explicit_bzero(ls->cred.bv_val, ls->cred.bv_len);
-		free(ls->cred.bv_val);
-	}
+	ldapconn_password_free(&ls->cred);
 	pthread_cond_destroy(&ls->freed);
 	pthread_mutex_destroy(&ls->lock);
 	spec_free(&ls->spec);
@@ -853,7 +645,7 @@ certsrc_ldap_new(const char *text, char *err, size_t errlen)
 	snprintf(ls->src.name, sizeof(ls->src.name), "ldap:%s",
 	    ls->spec.name);
 	if (ls->spec.password_file != NULL &&
-	    read_password(ls->spec.password_file, &ls->cred, err,
+	    ldapconn_password_read(ls->spec.password_file, &ls->cred, err,
 	    errlen) != 0)
 		goto fail;
 	ls->slots = calloc(ls->spec.pool, sizeof(*ls->slots));

@@ -1,6 +1,8 @@
 /*
  * ldapspec.h -- the parsed form of an LDAPDirectory line, shared by the
- * spec parser (ldapspec.c) and the LDAP source (certsrc_ldap.c).  The
+ * spec parser (ldapspec.c), the connection helper (ldapconn.c), the LDAP
+ * certificate source (certsrc_ldap.c) and the group resolver
+ * (ldapgroup.c).  The
  * public entry points (ldap_spec_check, ldap_spec_name,
  * ldap_spec_canonical) are declared in certsrc_ldap.h.
  */

@@ -35,6 +35,9 @@
 # Variables (override before calling slapd_start the first time):
 #   SLAPD_SUFFIX  (dc=example,dc=test)   SLAPD_ROOTDN (cn=admin,$SLAPD_SUFFIX)
 #   SLAPD_ROOTPW  (secret)
+#   SLAPD_EXTRA_SCHEMAS  absolute paths of further schema LDIFs (cn=config
+#                 form, e.g. $SLAPD_SCHEMA_DIR/misc.ldif), included after
+#                 inetorgperson (default none)
 #
 # Everything lives under DIR; nothing under /etc is read or written (client
 # tools run with LDAPNOINIT=1 so /etc/ldap/ldap.conf and ~/.ldaprc are ignored).
@@ -57,6 +60,12 @@ _slapd_gen_config() {
     for s in core cosine inetorgperson; do
         if [ ! -r "$SLAPD_SCHEMA_DIR/$s.ldif" ]; then
             _slapd_err "missing schema $SLAPD_SCHEMA_DIR/$s.ldif"
+            return 1
+        fi
+    done
+    for s in ${SLAPD_EXTRA_SCHEMAS:-}; do
+        if [ ! -r "$s" ]; then
+            _slapd_err "missing schema $s"
             return 1
         fi
     done
@@ -83,6 +92,7 @@ include: file://$SLAPD_SCHEMA_DIR/core.ldif
 include: file://$SLAPD_SCHEMA_DIR/cosine.ldif
 
 include: file://$SLAPD_SCHEMA_DIR/inetorgperson.ldif
+$(for s in ${SLAPD_EXTRA_SCHEMAS:-}; do printf '\ninclude: file://%s\n' "$s"; done)
 
 dn: olcDatabase={-1}frontend,cn=config
 objectClass: olcDatabaseConfig

@@ -24,45 +24,11 @@ N_NORMAL=${LDAP_STRESS_N:-10000}
 N_SAN=${LDAP_STRESS_SAN_N:-2000}
 TIMEOUT=2			# timeout= of the specs; limits are TIMEOUT+2 s
 
-TMP=$(mktemp -d /tmp/$NAME.XXXXXX) || { echo "FAIL $NAME: mktemp"; exit 1; }
-SDIR=$TMP/slapd
-BG_PIDS=""
-
-# shellcheck disable=SC2317  # invoked via trap
-cleanup() {
-	local pid
-	for pid in $BG_PIDS; do
-		kill -TERM "$pid" 2>/dev/null
-		wait "$pid" 2>/dev/null
-	done
-	pid=$(slapd_pid "$SDIR" 2>/dev/null)
-	if [ -n "$pid" ]; then
-		kill -TERM "$pid" 2>/dev/null
-		for _ in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-		kill -KILL "$pid" 2>/dev/null
-		wait "$pid" 2>/dev/null
-	fi
-	if [ "${KEEP_TMP:-0}" = 1 ]; then
-		echo "$NAME: keeping $TMP" >&2
-	else
-		rm -rf "$TMP"
-	fi
-}
-trap cleanup EXIT
-
-fail() {
-	echo "FAIL $NAME: $*"
-	if [ -f "$SDIR/slapd.log" ]; then
-		echo "--- slapd.log (tail)" >&2
-		tail -n 20 "$SDIR/slapd.log" >&2
-	fi
-	exit 1
-}
-
-step() { echo "$NAME: $* ($SECONDS s)" >&2; }
-
 # shellcheck source=../ports.sh
 source "$(dirname "${BASH_SOURCE[0]}")/../ports.sh"
+# shellcheck source-path=SCRIPTDIR source=ldaptest.sh
+. "$HERE/ldaptest.sh"
+ldaptest_init
 free_port() { port_free; }
 
 # wait_for FILE SECS: until FILE exists.
@@ -218,7 +184,7 @@ CTL=$TMP/ctl
 mkdir -p "$CTL"
 "$STRESS" outage "$SPEC" alice@example.test "$CTL" >"$TMP/outage.out" 2>"$TMP/outage.err" &
 OPID=$!
-BG_PIDS="$BG_PIDS $OPID"
+bg_add "$OPID"
 wait_for "$CTL/up1" 20 || fail "outage: no first look-up: $(cat "$TMP/outage.out" "$TMP/outage.err")"
 slapd_stop "$SDIR" || fail "slapd_stop failed"
 touch "$CTL/stopped"
@@ -233,7 +199,7 @@ slapd_start "$SDIR" "" || fail "slapd restart (2) failed"
 touch "$CTL/restarted"
 wait "$OPID"
 rc=$?
-BG_PIDS=${BG_PIDS/ $OPID/}
+bg_forget "$OPID"
 out=$(cat "$TMP/outage.out")
 [ "$rc" = 0 ] || fail "outage: exit $rc: $out $(cat "$TMP/outage.err")"
 ms=$(sed -n 's/^outage phase=down elapsed_ms=\([0-9]*\)$/\1/p' <<<"$out")
@@ -247,17 +213,12 @@ OUTAGE_MS=$ms
 # ------------------------------------------------------------ hung server
 
 step "hung server"
-BHPORT=$(free_port) || fail "no free port"
-"$STRESS" blackhole "$BHPORT" 30 >"$TMP/bh.out" 2>&1 &
-BPID=$!
-BG_PIDS="$BG_PIDS $BPID"
-for _ in $(seq 1 100); do grep -q ready "$TMP/bh.out" && break; sleep 0.05; done
-grep -q ready "$TMP/bh.out" || fail "blackhole did not start: $(cat "$TMP/bh.out")"
+blackhole_start "$STRESS"
 out=$("$STRESS" timeout "corp uri=ldap://127.0.0.1:$BHPORT base=$PEOPLE timeout=$TIMEOUT" \
 	alice@example.test 2>/dev/null)
 kill "$BPID" 2>/dev/null
 wait "$BPID" 2>/dev/null
-BG_PIDS=${BG_PIDS/ $BPID/}
+bg_forget "$BPID"
 ms=$(sed -n 's/^timeout error elapsed_ms=\([0-9]*\) .*/\1/p' <<<"$out")
 [ -n "$ms" ] || fail "hung server: want error: $out"
 [ "$ms" -le $(((TIMEOUT + 2) * 1000)) ] || fail "hung server: error after $ms ms"

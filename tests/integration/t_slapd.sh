@@ -9,38 +9,12 @@ HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 # shellcheck source-path=SCRIPTDIR source=slapd.sh
 . "$HERE/slapd.sh"
 
-TMP=$(mktemp -d /tmp/t_slapd.XXXXXX) || { echo "FAIL t_slapd: mktemp"; exit 1; }
-SDIR=$TMP/slapd
-
-# shellcheck disable=SC2317  # invoked via trap
-cleanup() {
-    local pid
-    pid=$(slapd_pid "$SDIR" 2>/dev/null)
-    if [ -n "$pid" ]; then
-        kill -TERM "$pid" 2>/dev/null
-        for _ in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-        kill -KILL "$pid" 2>/dev/null
-        wait "$pid" 2>/dev/null
-    fi
-    if [ "${KEEP_TMP:-0}" = 1 ]; then
-        echo "t_slapd: keeping $TMP" >&2
-    else
-        rm -rf "$TMP"
-    fi
-}
-trap cleanup EXIT
-
-fail() {
-    echo "FAIL t_slapd: $*"
-    if [ -f "$SDIR/slapd.log" ]; then
-        echo "--- slapd.log (tail)" >&2
-        tail -n 20 "$SDIR/slapd.log" >&2
-    fi
-    exit 1
-}
-
+NAME=t_slapd
 # shellcheck source=../ports.sh
 source "$(dirname "${BASH_SOURCE[0]}")/../ports.sh"
+# shellcheck source-path=SCRIPTDIR source=ldaptest.sh
+. "$HERE/ldaptest.sh"
+ldaptest_init
 free_port() { port_free; }
 
 PORT=$(free_port) || fail "no free port found"
