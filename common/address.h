@@ -5,6 +5,7 @@
 #ifndef SMIME_ADDRESS_H
 #define SMIME_ADDRESS_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 /*
@@ -22,5 +23,15 @@ const char *address_strip(const char *in, size_t *len);
  * than 320 bytes, or not fitting outlen).
  */
 int address_normalise(const char *in, char *out, size_t outlen);
+
+/*
+ * True if addr can be written between angle brackets in an SMTP command
+ * or into a header without changing its meaning: at most 320 bytes, no
+ * control character (CR, LF, TAB, NUL ...), no DEL, '<' or '>', and white
+ * space only inside a quoted local part ("a b"@example.org).  Bytes from
+ * 0x80 are allowed (SMTPUTF8 addresses).  The empty string is safe (the
+ * null sender); callers that need an address refuse it themselves.
+ */
+bool address_is_safe(const char *addr);
 
 #endif
