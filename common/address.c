@@ -65,4 +65,27 @@ int
 address_normalise_domain(const char *in, char *out, size_t outlen)
 {
 	return normalise(in, out, outlen, false);
+
+bool
+address_is_safe(const char *addr)
+{
+	bool quoted = false, escaped = false;
+	size_t i;
+
+	for (i = 0; addr[i] != '\0'; i++) {
+		unsigned char c = (unsigned char)addr[i];
+
+		if (i >= ADDRESS_MAX || c < 0x20 || c == 0x7f || c == '<' ||
+		    c == '>')
+			return false;
+		if (escaped)
+			escaped = false;	/* quoted-pair: taken literally */
+		else if (c == '"')
+			quoted = !quoted;
+		else if (c == '\\' && quoted)
+			escaped = true;
+		else if (c == ' ' && !quoted)
+			return false;
+	}
+	return !quoted;
 }

@@ -5,6 +5,7 @@
 #ifndef SMIME_ADDRESS_H
 #define SMIME_ADDRESS_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 /*
@@ -28,5 +29,15 @@ int address_normalise(const char *in, char *out, size_t outlen);
  * kept as written (member lists read from directories).
  */
 int address_normalise_domain(const char *in, char *out, size_t outlen);
+
+/*
+ * True if addr can be written between angle brackets in an SMTP command
+ * or into a header without changing its meaning: at most 320 bytes, no
+ * control character (CR, LF, TAB, NUL ...), no DEL, '<' or '>', and white
+ * space only inside a quoted local part ("a b"@example.org).  Bytes from
+ * 0x80 are allowed (SMTPUTF8 addresses).  The empty string is safe (the
+ * null sender); callers that need an address refuse it themselves.
+ */
+bool address_is_safe(const char *addr);
 
 #endif

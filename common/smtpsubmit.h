@@ -1,0 +1,76 @@
+/*
+ * smtpsubmit.h -- submit messages to the MTA's milter-free reinjection
+ * listener (ReinjectSocket) by SMTP.
+ *
+ * A small client for a trusted local server: EHLO (HELO if refused),
+ * then per message MAIL FROM, one RCPT TO per recipient, DATA with the
+ * message dot-stuffed and every line ending (CRLF, bare LF, bare CR) sent
+ * as CRLF, so no receiver can see a line structure other than ours (SMTP
+ * smuggling).  A message goes to all its recipients or to none: if any
+ * RCPT is refused, DATA is not sent.  No PIPELINING, AUTH or TLS.
+ * SMTPUTF8 is requested when an address has 8-bit bytes and the server
+ * offers it.
+ *
+ * Results: SMTP_OK when the server accepted the message (2xx after the
+ * final "."), SMTP_TEMPFAIL for connection problems, timeouts, protocol
+ * errors, 4xx replies and also 5xx replies to the greeting or HELO (a
+ * misconfigured listener, not a verdict on the message), SMTP_PERMFAIL for
+ * a 5xx reply to MAIL, RCPT, DATA or the message, and for addresses that
+ * cannot be sent safely (checked before anything is written).  err then
+ * holds the reason, with the server's reply as printable ASCII.
+ */
+#ifndef SMIME_SMTPSUBMIT_H
+#define SMIME_SMTPSUBMIT_H
+
+#include <stddef.h>
+
+struct sockspec;
+struct spool;
+
+#define SMTP_OK		0
+#define SMTP_TEMPFAIL	(-1)
+#define SMTP_PERMFAIL	(-2)
+
+/*
+ * Submit one message in one connection.  to: the listener.  helo_name:
+ * our name for EHLO.  mail_from: the envelope sender without angle
+ * brackets, "" for the null sender <>.  rcpts: nrcpts >= 1 addresses.
+ * message: the whole message (header and body), read with spool_read in
+ * chunks, so memory does not grow with its size.  timeout_s bounds the
+ * whole exchange from connect to the reply to the final "."; QUIT after
+ * it waits at most 2 more seconds.  Returns SMTP_OK, SMTP_TEMPFAIL or
+ * SMTP_PERMFAIL (reason in err).
+ */
+int smtp_submit(const struct sockspec *to, const char *helo_name,
+    const char *mail_from, const char *const *rcpts, size_t nrcpts,
+    const struct spool *message, unsigned timeout_s, char *err,
+    size_t errlen);
+
+/*
+ * Several messages over one connection: smtp_open, smtp_send per message,
+ * smtp_close.  A refused message (a reply, not a broken connection) is
+ * followed by RSET, so the next smtp_send can go ahead; after a timeout
+ * or protocol error the connection is unusable and every further
+ * smtp_send returns SMTP_TEMPFAIL.
+ */
+struct smtp_client;
+
+/*
+ * Connect, read the greeting, EHLO/HELO; all within timeout_s, which also
+ * bounds each later smtp_send.  Returns SMTP_OK with *out set (free with
+ * smtp_close), or SMTP_TEMPFAIL with *out NULL and the reason in err
+ * (also when out of memory or helo_name is not a plausible name).
+ */
+int smtp_open(struct smtp_client **out, const struct sockspec *to,
+    const char *helo_name, unsigned timeout_s, char *err, size_t errlen);
+
+/* One message (arguments as for smtp_submit), within timeout_s. */
+int smtp_send(struct smtp_client *c, const char *mail_from,
+    const char *const *rcpts, size_t nrcpts, const struct spool *message,
+    char *err, size_t errlen);
+
+/* QUIT (unless the connection is broken; at most 2 s), close, free.
+ * NULL is ignored. */
+void smtp_close(struct smtp_client *c);
+
+#endif
