@@ -65,6 +65,7 @@ int
 address_normalise_domain(const char *in, char *out, size_t outlen)
 {
 	return normalise(in, out, outlen, false);
+}
 
 bool
 address_is_safe(const char *addr)
