@@ -120,13 +120,19 @@ test_address_normalise(void **state)
 		{ "<Alice@Example.ORG>", "alice@example.org" },
 		{ "  bob@example.net\t", "bob@example.net" },
 		{ "\"a@b\"@example.org", "\"a@b\"@example.org" },
+		/* address_canonical() first: one spelling per mailbox */
+		{ "<\"John\"@Example.ORG>", "john@example.org" },
+		{ "\"John Doe\"@X.test", "\"john doe\"@x.test" },
+		{ "\"A..b\"@example.org", "a..b@example.org" },
+		{ "a b@example.org", NULL },
+		{ "a@b@example.org", NULL },
 		{ "<>", NULL },
 		{ "no-at-sign", NULL },
 		{ "@example.org", NULL },
 		{ "user@", NULL },
 		{ "bad\001char@example.org", NULL },
 	};
-	char out[400];
+	char in[400], out[400];
 	size_t i;
 
 	(void)state;
@@ -143,6 +149,12 @@ test_address_normalise(void **state)
 	}
 	/* Too long for the buffer or for an address. */
 	assert_int_equal(address_normalise("a@example.org", out, 5), -1);
+	memset(in, 'a', 313);
+	memcpy(in + 313, "@x.test", 8);		/* 320 octets */
+	assert_int_equal(address_normalise(in, out, sizeof(out)), 0);
+	memset(in, 'a', 314);
+	memcpy(in + 314, "@x.test", 8);		/* 321 octets */
+	assert_int_equal(address_normalise(in, out, sizeof(out)), -1);
 }
 
 static void
