@@ -250,6 +250,9 @@ address_normalise_domain(const char *in, char *out, size_t outlen)
 	return normalise(in, out, outlen, false);
 }
 
+/* An SMTP path: 64 octets of local part, '@', 255 of domain. */
+#define ADDRESS_SAFE_MAX 320
+
 bool
 address_is_safe(const char *addr)
 {
@@ -259,7 +262,7 @@ address_is_safe(const char *addr)
 	for (i = 0; addr[i] != '\0'; i++) {
 		unsigned char c = (unsigned char)addr[i];
 
-		if (i >= ADDRESS_MAX || c < 0x20 || c == 0x7f || c == '<' ||
+		if (i >= ADDRESS_SAFE_MAX || c < 0x20 || c == 0x7f || c == '<' ||
 		    c == '>')
 			return false;
 		if (escaped)

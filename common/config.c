@@ -194,6 +194,8 @@ static const struct option option_table[] = {
 	{ "RejectAtRcpt", OPT_BOOL, OFF(reject_at_rcpt), "yes", 0, 0, NULL,
 	    "reject a recipient at RCPT TO when the policy alone requires "
 	    "encryption and no certificate exists", NULL },
+	{ "ReplaceBodyChunk", OPT_SIZE, OFF(body_chunk), "65535", 512, 65535,
+	    NULL, "largest piece of a new body sent to the MTA at once", NULL },
 };
 
 #define OPTION_COUNT (sizeof(option_table) / sizeof(option_table[0]))

@@ -68,6 +68,7 @@ struct config {
 	char *notice_from;		/* NoticeFrom */
 	struct sockspec reinject;	/* ReinjectSocket */
 	bool reject_at_rcpt;		/* RejectAtRcpt */
+	uint64_t body_chunk;		/* ReplaceBodyChunk, bytes */
 
 	char **values;			/* text of every option, table order */
 };

@@ -198,3 +198,12 @@ message_size(const struct message *msg)
 {
 	return msg->header_bytes + spool_size(msg->body);
 }
+
+void
+message_drop_last_rcpt(struct message *msg)
+{
+	if (msg->nrcpts == 0)
+		return;
+	free(msg->rcpts[--msg->nrcpts]);
+	msg->rcpts[msg->nrcpts] = NULL;
+}

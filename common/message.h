@@ -61,6 +61,9 @@ int message_set_auth(struct message *msg, const char *auth_authen);
 /* Append a recipient (copied without angle brackets, like the sender). */
 enum msg_status message_add_rcpt(struct message *msg, const char *rcpt);
 
+/* Forget the last recipient added (rejected at RCPT time). */
+void message_drop_last_rcpt(struct message *msg);
+
 /* Append a header (copied), counting it against the size limits. */
 enum msg_status message_add_header(struct message *msg, const char *name,
     const char *value);

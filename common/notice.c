@@ -22,7 +22,7 @@
 #define RAW_MAX		4096	/* bytes of the raw Subject we look at */
 #define MSGID_MAX	250
 #define QUEUEID_MAX	64
-#define ADDRESS_MAX	320
+#define NOTICE_ADDRESS_MAX	320
 
 /* The body goes out as it is (7bit) or through the QP encoder. */
 struct body {
@@ -252,11 +252,11 @@ static int
 write_entries(struct body *b, const struct notice_entry *e, size_t n,
     char *err, size_t errlen)
 {
-	char addr[4 * ADDRESS_MAX + 1], reason[4 * NOTICE_REASON_MAX + 1];
+	char addr[4 * NOTICE_ADDRESS_MAX + 1], reason[4 * NOTICE_REASON_MAX + 1];
 	size_t i;
 
 	for (i = 0; i < n; i++) {
-		utf8_clean(e[i].address, strlen(e[i].address), ADDRESS_MAX,
+		utf8_clean(e[i].address, strlen(e[i].address), NOTICE_ADDRESS_MAX,
 		    addr, sizeof(addr));
 		if (e[i].reason != NULL)
 			utf8_clean(e[i].reason, strlen(e[i].reason),

@@ -7,33 +7,28 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "authmap.h"
 #include "certlookup.h"
 #include "certsrc_ldap.h"
 #include "config.h"
 #include "log.h"
+#include "ldapgroup.h"
 #include "policy.h"
+#include "senderkeys.h"
 
-/* MERGE: replaced by ldapgroup_members() and the sender key store. */
-static int
-runtime_group_members(const char *spec, const char *dn, char ***members,
-    size_t *n, char *err, size_t errlen)
-{
-	(void)spec; (void)dn; (void)members; (void)n;
-	snprintf(err, errlen, "LDAP groups not available");
-	return -1;
-}
-
+/* The sender keys and the AUTH map (empty without their options). */
 static int
 runtime_load_keys(struct runtime *rt, char *err, size_t errlen)
 {
-	(void)rt; (void)err; (void)errlen;
-	return 0;
-}
+	const struct config *cfg = rt->cfg;
 
-static void
-runtime_free_keys(struct runtime *rt)
-{
-	(void)rt;
+	if ((rt->keys = senderkeys_load(cfg->sender_keys,
+	    cfg->sender_key_passphrase_file, err, errlen)) == NULL)
+		return -1;
+	if ((rt->authmap = authmap_load(cfg->sender_auth_map, err,
+	    errlen)) == NULL)
+		return -1;
+	return 0;
 }
 
 /*
@@ -52,44 +47,46 @@ resolve_group(void *arg, const char *directory, const char *dn,
 	    cfg->ldap_directories[i] != NULL; i++)
 		if (ldap_spec_name(cfg->ldap_directories[i], name,
 		    sizeof(name)) == 0 && strcmp(name, directory) == 0)
-			return runtime_group_members(cfg->ldap_directories[i],
+			return ldapgroup_members(cfg->ldap_directories[i],
 			    dn, members, n, err, errlen);
 	snprintf(err, errlen, "no LDAPDirectory named %s", directory);
 	return -1;
 }
 
 struct policy *
-runtime_load_policy(const struct config *cfg, struct policy *previous,
-    char *err, size_t errlen)
+runtime_load_policy(const struct config *cfg, const char *path,
+    struct policy *previous, char *err, size_t errlen)
 {
 	struct policy_resolver res = { resolve_group, (void *)cfg };
 
-	if (cfg->policy_file == NULL)
+	if (path == NULL)
+		path = cfg->policy_file;
+	if (path == NULL)
 		return policy_builtin();
-	return policy_load(cfg->policy_file, &res, previous, err, errlen);
+	return policy_load(path, &res, previous, err, errlen);
 }
 
 struct runtime *
-runtime_load(const char *path, struct runtime *previous, char *err,
+runtime_new(struct config *cfg, struct runtime *previous, char *err,
     size_t errlen)
 {
 	struct runtime *rt = calloc(1, sizeof(*rt));
 	struct policy *prev_policy = NULL;
 
 	if (rt == NULL) {
+		config_release(cfg);
 		snprintf(err, errlen, "out of memory");
 		return NULL;
 	}
 	atomic_init(&rt->refs, 1);
 	pthread_mutex_init(&rt->policy_lock, NULL);
-	if ((rt->cfg = config_load(path, err, errlen)) == NULL)
-		goto fail;
-	if (config_check_system(rt->cfg, err, errlen) != 0 ||
-	    (rt->certs = certlookup_new(rt->cfg, NULL, err, errlen)) == NULL)
+	rt->cfg = cfg;
+	if ((rt->certs = certlookup_new(rt->cfg, NULL, err, errlen)) == NULL)
 		goto fail;
 	if (previous != NULL)
 		prev_policy = runtime_policy(previous);
-	rt->policy = runtime_load_policy(rt->cfg, prev_policy, err, errlen);
+	rt->policy = runtime_load_policy(rt->cfg, NULL, prev_policy, err,
+	    errlen);
 	policy_release(prev_policy);
 	if (rt->policy == NULL)
 		goto fail;
@@ -99,6 +96,21 @@ runtime_load(const char *path, struct runtime *previous, char *err,
 fail:
 	runtime_release(rt);
 	return NULL;
+}
+
+struct runtime *
+runtime_load(const char *path, struct runtime *previous, char *err,
+    size_t errlen)
+{
+	struct config *cfg = config_load(path, err, errlen);
+
+	if (cfg == NULL)
+		return NULL;
+	if (config_check_system(cfg, err, errlen) != 0) {
+		config_release(cfg);
+		return NULL;
+	}
+	return runtime_new(cfg, previous, err, errlen);
 }
 
 struct runtime *
@@ -114,7 +126,8 @@ runtime_release(struct runtime *rt)
 {
 	if (rt == NULL || atomic_fetch_sub(&rt->refs, 1) != 1)
 		return;
-	runtime_free_keys(rt);
+	authmap_free(rt->authmap);
+	senderkeys_free(rt->keys);
 	policy_release(rt->policy);
 	certlookup_free(rt->certs);
 	config_release(rt->cfg);
@@ -138,7 +151,7 @@ runtime_refresh_policy(struct runtime *rt, char *err, size_t errlen)
 {
 	struct policy *old = runtime_policy(rt), *p;
 
-	p = runtime_load_policy(rt->cfg, old, err, errlen);
+	p = runtime_load_policy(rt->cfg, NULL, old, err, errlen);
 	if (p == NULL) {
 		policy_release(old);
 		return -1;

@@ -43,6 +43,11 @@ struct runtime {
 struct runtime *runtime_load(const char *path, struct runtime *previous,
     char *err, size_t errlen);
 
+/* The same around a loaded configuration (whose reference it takes,
+ * also on failure), without the system checks: tests. */
+struct runtime *runtime_new(struct config *cfg, struct runtime *previous,
+    char *err, size_t errlen);
+
 struct runtime *runtime_retain(struct runtime *rt);
 void runtime_release(struct runtime *rt);
 
@@ -55,9 +60,10 @@ struct policy *runtime_policy(struct runtime *rt);
  */
 int runtime_refresh_policy(struct runtime *rt, char *err, size_t errlen);
 
-/* Load only the policy that cfg names, as runtime_load does. */
+/* Load the policy at path (NULL: the one cfg names, or the built-in
+ * one) as runtime_load does, with cfg's LDAP directories. */
 struct policy *runtime_load_policy(const struct config *cfg,
-    struct policy *previous, char *err, size_t errlen);
+    const char *path, struct policy *previous, char *err, size_t errlen);
 
 /*
  * The running runtime shared by all threads (like config_current()):

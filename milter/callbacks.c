@@ -15,10 +15,15 @@
 #include <string.h>
 #include <sys/socket.h>
 
+#include "certlookup.h"
 #include "config.h"
 #include "log.h"
 #include "message.h"
 #include "mta.h"
+#include "netlist.h"
+#include "outbound.h"
+#include "policy.h"
+#include "runtime.h"
 #include "spool.h"
 
 /* Actions later steps need: body and header rewriting, recipient
@@ -30,7 +35,10 @@ struct conn {
 	char *hostname;
 	char client_addr[INET6_ADDRSTRLEN];
 	char *daemon_name;
+	char *mta_host;		/* macro j: the MTA's own name */
 	struct message *msg;
+	struct runtime *rt;	/* taken at MAIL FROM, for this message */
+	bool internal;		/* client in InternalNetworks */
 };
 
 /* Outcomes of a callback; reply_for() turns them into milter replies. */
@@ -51,6 +59,8 @@ conn_drop_message(struct conn *conn)
 {
 	message_free(conn->msg);
 	conn->msg = NULL;
+	runtime_release(conn->rt);
+	conn->rt = NULL;
 }
 
 /* The queue id is known only after the first RCPT in Postfix: refresh. */
@@ -160,6 +170,9 @@ cb_connect(SMFICTX *ctx, char *hostname, _SOCK_ADDR *hostaddr)
 		return SMFIS_TEMPFAIL;
 	}
 	conn->hostname = strdup(hostname != NULL ? hostname : "unknown");
+	addr = mta_getsymval(ctx, "j");
+	conn->mta_host = strdup(addr != NULL && *addr != '\0' ? addr :
+	    "localhost");
 	daemon = mta_getsymval(ctx, "{daemon_name}");
 	conn->daemon_name = daemon != NULL ? strdup(daemon) : NULL;
 	format_addr(hostaddr, conn->client_addr, sizeof(conn->client_addr));
@@ -167,8 +180,9 @@ cb_connect(SMFICTX *ctx, char *hostname, _SOCK_ADDR *hostaddr)
 	if (conn->client_addr[0] == '\0' && addr != NULL)
 		snprintf(conn->client_addr, sizeof(conn->client_addr), "%s",
 		    addr);
-	if (conn->hostname == NULL || (daemon != NULL &&
-	    conn->daemon_name == NULL)) {
+	if (conn->hostname == NULL || conn->mta_host == NULL ||
+	    (daemon != NULL && conn->daemon_name == NULL)) {
+		free(conn->mta_host);
 		free(conn->hostname);
 		free(conn->daemon_name);
 		free(conn);
@@ -186,17 +200,16 @@ static sfsistat
 cb_envfrom(SMFICTX *ctx, char **argv)
 {
 	struct conn *conn = conn_get(ctx);
-	struct config *cfg;
 	const char *auth;
 
 	if (conn == NULL)
 		return SMFIS_TEMPFAIL;
 	conn_drop_message(conn);	/* a new MAIL FROM resets the message */
-	cfg = config_current();
-	if (cfg == NULL)
+	if ((conn->rt = runtime_current()) == NULL)
 		return reply_for(ctx, conn, OUT_TEMPFAIL, "no configuration");
-	conn->msg = message_new(cfg, argv[0]);
-	config_release(cfg);
+	conn->internal = netlist_contains_text(
+	    conn->rt->cfg->internal_networks, conn->client_addr);
+	conn->msg = message_new(conn->rt->cfg, argv[0]);
 	if (conn->msg == NULL)
 		return reply_for(ctx, conn, OUT_TEMPFAIL, "out of memory");
 	auth = mta_getsymval(ctx, "{auth_authen}");
@@ -206,16 +219,80 @@ cb_envfrom(SMFICTX *ctx, char **argv)
 	return SMFIS_CONTINUE;
 }
 
+/*
+ * Postfix's non_smtpd_milters (mail from sendmail(1)) must never reject
+ * at RCPT: Postfix shows that mail to the milter as coming from the
+ * loopback address, so no loopback client is rejected here; end-of-data
+ * decides for them.
+ */
+static bool
+loopback_client(const struct conn *conn)
+{
+	return conn->client_addr[0] == '\0' ||
+	    strncmp(conn->client_addr, "127.", 4) == 0 ||
+	    strcmp(conn->client_addr, "::1") == 0;
+}
+
+/*
+ * Reject one recipient at RCPT time when the policy file alone requires
+ * encryption with missing-cert=reject and the look-up says there is no
+ * certificate: the sender's client shows which address failed and the
+ * other recipients are unaffected.  Nothing a header could change later
+ * (plain-ok where allowed) is decided here.
+ */
+static bool
+reject_at_rcpt(struct conn *conn, const char *rcpt, char *reply,
+    size_t replylen)
+{
+	const struct config *cfg = conn->rt->cfg;
+	struct policy_decision d;
+	struct cert_result res;
+	struct policy *p;
+	bool reject = false;
+
+	if (!cfg->reject_at_rcpt || cfg->mode == MODE_INBOUND ||
+	    loopback_client(conn))
+		return false;
+	p = runtime_policy(conn->rt);
+	policy_decide(p, conn->msg->sender, rcpt, &d);
+	if (!d.unavailable && d.s.encrypt == POL_ENCRYPT_REQUIRED &&
+	    d.s.missing_cert == POL_MISSING_REJECT && !d.s.allow_plain_ok) {
+		reject = certlookup_find(conn->rt->certs, rcpt, &res) ==
+		    LOOKUP_NONE;
+		cert_result_free(&res);
+	}
+	if (reject)
+		log_qid(LOG_LVL_NOTICE, conn->msg->qid, "action=reject rcpt=<%s> "
+		    "reason=\"encryption required, no certificate\" rule=%s:%u",
+		    rcpt, d.file, d.line);
+	policy_release(p);
+	snprintf(reply, replylen, "<%s>: encryption is required for this "
+	    "recipient and no usable certificate is known", rcpt);
+	return reject;
+}
+
 static sfsistat
 cb_envrcpt(SMFICTX *ctx, char **argv)
 {
 	struct conn *conn = conn_get(ctx);
+	enum msg_status st;
+	char reply[600];
+	size_t i;
 
 	if (conn == NULL || conn->msg == NULL)
 		return SMFIS_TEMPFAIL;
 	refresh_qid(ctx, conn->msg);
-	return reply_for_status(ctx, conn,
-	    message_add_rcpt(conn->msg, argv[0]));
+	if ((st = message_add_rcpt(conn->msg, argv[0])) != MSG_OK)
+		return reply_for_status(ctx, conn, st);
+	if (!reject_at_rcpt(conn, conn->msg->rcpts[conn->msg->nrcpts - 1],
+	    reply, sizeof(reply)))
+		return SMFIS_CONTINUE;
+	for (i = 0; reply[i] != '\0'; i++)	/* '%' is special to libmilter */
+		if (reply[i] < 32 || reply[i] > 126 || reply[i] == '%')
+			reply[i] = '?';
+	message_drop_last_rcpt(conn->msg);
+	(void)mta_setreply(ctx, "550", "5.7.1", reply);
+	return SMFIS_REJECT;
 }
 
 static sfsistat
@@ -251,22 +328,147 @@ cb_body(SMFICTX *ctx, unsigned char *chunk, size_t len)
 	    message_add_body(conn->msg, chunk, len));
 }
 
+/*
+ * We negotiate SMFIP_HDR_LEADSPC, so values we hand to the MTA must bring
+ * the space after the colon themselves (the MTA adds none).
+ */
+static const char *
+lead_space(const char *value, char *buf, size_t buflen)
+{
+	if (value == NULL || value[0] == ' ' || value[0] == '\t')
+		return value;
+	snprintf(buf, buflen, " %s", value);
+	return buf;
+}
+
+/* Apply the copy: recipients, header fields (last first, so indexes of
+ * earlier fields of the same name stay valid), then the body. */
+static int
+apply_copy(SMFICTX *ctx, const struct outbound_copy *c, size_t chunk,
+    char *err, size_t errlen)
+{
+	unsigned char buf[65535];
+	char val[2048];
+	uint64_t off = 0;
+	size_t i;
+	ssize_t got;
+
+	for (i = 0; i < c->ndrop; i++)
+		if (mta_delrcpt(ctx, c->drop_rcpts[i]) != MI_SUCCESS)
+			goto fail;
+	for (i = c->nedits; i-- > 0; )
+		if (c->edits[i].op == HE_CHANGE && mta_chgheader(ctx,
+		    c->edits[i].name, (int)c->edits[i].index,
+		    lead_space(c->edits[i].value, val, sizeof(val))) !=
+		    MI_SUCCESS)
+			goto fail;
+	for (i = 0; i < c->nedits; i++)
+		if (c->edits[i].op == HE_ADD && mta_addheader(ctx,
+		    c->edits[i].name, lead_space(c->edits[i].value, val,
+		    sizeof(val))) != MI_SUCCESS)
+			goto fail;
+	if (c->body == NULL)
+		return 0;
+	/* Body chunks of ReplaceBodyChunk bytes, at most 65535 as the
+	 * protocol wants. */
+	if (chunk == 0 || chunk > sizeof(buf))
+		chunk = sizeof(buf);
+	while ((got = spool_read(c->body, off, buf, chunk, err,
+	    errlen)) > 0) {
+		if (mta_replacebody(ctx, buf, (int)got) != MI_SUCCESS)
+			goto fail;
+		off += (uint64_t)got;
+	}
+	if (got == 0)
+		return 0;
+	if (got < 0)
+		return -1;
+fail:
+	snprintf(err, errlen, "the MTA refused a change to the message");
+	return -1;
+}
+
+static sfsistat
+eom_reply(SMFICTX *ctx, struct conn *conn, const struct outbound_plan *plan)
+{
+	int level = plan->verdict == PLAN_TEMPFAIL ? LOG_LVL_WARNING :
+	    LOG_LVL_NOTICE;
+
+	log_qid(level, conn->msg->qid, "action=%s from=<%s> nrcpt=%zu %s "
+	    "reply=\"%s %s %s\"", plan->verdict == PLAN_REJECT ? "reject" :
+	    "tempfail", conn->msg->sender, conn->msg->nrcpts, plan->log,
+	    plan->rcode, plan->xcode, plan->reply);
+	(void)mta_setreply(ctx, plan->rcode, plan->xcode, plan->reply);
+	conn_drop_message(conn);
+	return plan->verdict == PLAN_REJECT ? SMFIS_REJECT : SMFIS_TEMPFAIL;
+}
+
 static sfsistat
 cb_eom(SMFICTX *ctx)
 {
 	struct conn *conn = conn_get(ctx);
+	struct outbound_copy copy = { 0 };
+	struct outbound_plan plan;
 	struct message *msg;
+	char err[512];
+	sfsistat rc;
 
 	if (conn == NULL || conn->msg == NULL)
 		return SMFIS_TEMPFAIL;
 	msg = conn->msg;
 	refresh_qid(ctx, msg);
-	log_qid(LOG_LVL_INFO, msg->qid, "action=accept from=<%s> nrcpt=%zu "
-	    "size=%llu spooled=%s", msg->sender, msg->nrcpts,
-	    (unsigned long long)message_size(msg),
-	    spool_on_disk(msg->body) ? "yes" : "no");
+	if (conn->rt->cfg->mode == MODE_INBOUND) {
+		log_qid(LOG_LVL_INFO, msg->qid, "action=accept from=<%s> "
+		    "nrcpt=%zu reason=\"inbound mode\"", msg->sender,
+		    msg->nrcpts);
+		conn_drop_message(conn);
+		return SMFIS_CONTINUE;
+	}
+	if (outbound_plan(conn->rt, msg, conn->internal, &plan) != 0) {
+		outbound_plan_free(&plan);
+		return reply_for(ctx, conn, OUT_TEMPFAIL, "out of memory");
+	}
+	switch (plan.verdict) {
+	case PLAN_REJECT:
+	case PLAN_DEFER:
+	case PLAN_TEMPFAIL:
+		rc = eom_reply(ctx, conn, &plan);
+		outbound_plan_free(&plan);
+		return rc;
+	case PLAN_PASS:
+		log_qid(LOG_LVL_INFO, msg->qid, "action=accept from=<%s> "
+		    "nrcpt=%zu size=%llu %s reason=\"already encrypted, "
+		    "passed untouched\"", msg->sender, msg->nrcpts,
+		    (unsigned long long)message_size(msg), plan.log);
+		outbound_plan_free(&plan);
+		conn_drop_message(conn);
+		return SMFIS_CONTINUE;
+	case PLAN_DISCARD:
+	case PLAN_DELIVER:
+		break;
+	}
+	if ((plan.verdict == PLAN_DELIVER && (outbound_build(conn->rt, msg,
+	    &plan, &copy, err, sizeof(err)) != 0 ||
+	    apply_copy(ctx, &copy, conn->rt->cfg->body_chunk, err,
+	    sizeof(err)) != 0)) ||
+	    outbound_send_notice(conn->rt, msg, &plan, conn->mta_host, err,
+	    sizeof(err)) != 0) {
+		/* Fail closed: the MTA drops every change with the tempfail. */
+		log_qid(LOG_LVL_ERROR, msg->qid, "from=<%s> nrcpt=%zu %s",
+		    msg->sender, msg->nrcpts, plan.log);
+		outbound_copy_free(&copy);
+		outbound_plan_free(&plan);
+		return reply_for(ctx, conn, OUT_TEMPFAIL, err);
+	}
+	log_qid(LOG_LVL_INFO, msg->qid, "action=%s from=<%s> nrcpt=%zu "
+	    "size=%llu %s copy=\"%s\"", plan.verdict == PLAN_DISCARD ?
+	    "discard" : "accept", msg->sender, msg->nrcpts,
+	    (unsigned long long)message_size(msg), plan.log, copy.summary);
+	rc = plan.verdict == PLAN_DISCARD ? SMFIS_DISCARD : SMFIS_CONTINUE;
+	outbound_copy_free(&copy);
+	outbound_plan_free(&plan);
 	conn_drop_message(conn);
-	return SMFIS_CONTINUE;
+	return rc;
 }
 
 static sfsistat
@@ -291,6 +493,7 @@ cb_close(SMFICTX *ctx)
 	conn_drop_message(conn);
 	free(conn->hostname);
 	free(conn->daemon_name);
+	free(conn->mta_host);
 	free(conn);
 	mta_setpriv(ctx, NULL);
 	return SMFIS_CONTINUE;

@@ -22,5 +22,7 @@ int ctl_key_list(int argc, char **argv);
 int ctl_verify(int argc, char **argv);
 int ctl_decrypt(int argc, char **argv);
 int ctl_process(int argc, char **argv);
+int ctl_policy_check(int argc, char **argv);
+int ctl_policy_explain(int argc, char **argv);
 
 #endif

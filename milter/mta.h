@@ -17,4 +17,11 @@ int mta_setreply(SMFICTX *ctx, const char *rcode, const char *xcode,
     const char *text);
 int mta_setsymlist(SMFICTX *ctx, int stage, const char *macros);
 
+/* End-of-message changes (SMFIF_* negotiated in callbacks.c). */
+int mta_chgheader(SMFICTX *ctx, const char *name, int index,
+    const char *value);
+int mta_addheader(SMFICTX *ctx, const char *name, const char *value);
+int mta_delrcpt(SMFICTX *ctx, const char *rcpt);
+int mta_replacebody(SMFICTX *ctx, const unsigned char *buf, int len);
+
 #endif

@@ -33,3 +33,27 @@ mta_setsymlist(SMFICTX *ctx, int stage, const char *macros)
 {
 	return smfi_setsymlist(ctx, stage, (char *)macros);
 }
+
+int
+mta_chgheader(SMFICTX *ctx, const char *name, int index, const char *value)
+{
+	return smfi_chgheader(ctx, (char *)name, index, (char *)value);
+}
+
+int
+mta_addheader(SMFICTX *ctx, const char *name, const char *value)
+{
+	return smfi_addheader(ctx, (char *)name, (char *)value);
+}
+
+int
+mta_delrcpt(SMFICTX *ctx, const char *rcpt)
+{
+	return smfi_delrcpt(ctx, (char *)rcpt);
+}
+
+int
+mta_replacebody(SMFICTX *ctx, const unsigned char *buf, int len)
+{
+	return smfi_replacebody(ctx, (unsigned char *)buf, len);
+}

@@ -157,6 +157,12 @@ static const struct command commands[] = {
 	    "list the certificates of the local stores" },
 	{ "cert", "import", ctl_cert_import, "[-c FILE] CERTFILE...",
 	    "add certificates to the directory store" },
+	{ "policy", "check", ctl_policy_check, "[-c FILE] [POLICYFILE]",
+	    "check a policy file as the daemon would; list its groups" },
+	{ "policy", "explain", ctl_policy_explain, "[-c FILE] --from ADDRESS "
+	    "[--auth USER] [--client IP] [--header 'Name: value']... "
+	    "RECIPIENT...", "show the rule, settings, certificates and action "
+	    "for each recipient" },
 	{ "key", "list", ctl_key_list, "[-c FILE]",
 	    "list the sender keys: address, expiry, key, file" },
 	{ "process", NULL, ctl_process, "[-c FILE] [--sign clear|opaque "

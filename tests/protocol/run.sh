@@ -14,60 +14,8 @@ SMIME_MILTER=${SMIME_MILTER:-$TOP/build/smime-milter}
 MILTERTEST=${MILTERTEST:-miltertest}
 NAME=protocol-capture
 
-TMP=
-MPID=
-
-# shellcheck disable=SC2317  # invoked via trap
-cleanup() {
-    if [ -n "$MPID" ] && kill -0 "$MPID" 2>/dev/null; then
-        kill -TERM "$MPID" 2>/dev/null
-        for _ in $(seq 1 50); do
-            kill -0 "$MPID" 2>/dev/null || break
-            sleep 0.1
-        done
-        kill -KILL "$MPID" 2>/dev/null
-        wait "$MPID" 2>/dev/null
-    fi
-    if [ -n "$TMP" ]; then
-        if [ "${KEEP_TMP:-0}" = 1 ]; then
-            echo "$NAME: keeping $TMP" >&2
-        else
-            rm -rf "$TMP"
-        fi
-    fi
-}
-trap cleanup EXIT
-
-show_logs() {
-    if [ -n "$TMP" ] && [ -f "$TMP/milter.log" ]; then
-        echo "--- milter log ($TMP/milter.log)" >&2
-        tail -n 60 "$TMP/milter.log" >&2
-    fi
-    if [ -n "$TMP" ] && [ -f "$TMP/miltertest.out" ]; then
-        echo "--- miltertest output" >&2
-        cat "$TMP/miltertest.out" >&2
-    fi
-}
-
-fail() {
-    echo "FAIL $NAME: $*"
-    show_logs
-    exit 1
-}
-
-# shellcheck source=../ports.sh
-source "$(dirname "${BASH_SOURCE[0]}")/../ports.sh"
-free_port() { port_free; }
-
-# Is something listening on 127.0.0.1:$1?  Prefer ss (no connection made, so
-# the milter does not see bogus clients); fall back to a connect probe.
-listening() {
-    if command -v ss >/dev/null 2>&1; then
-        ss -Hltn "sport = :$1" 2>/dev/null | grep -q .
-    else
-        (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null
-    fi
-}
+# shellcheck source=lib.sh
+source "$HERE/lib.sh"
 
 command -v "$MILTERTEST" >/dev/null 2>&1 || fail "miltertest not found"
 [ -x "$SMIME_MILTER" ] || fail "milter binary $SMIME_MILTER not found/executable"
@@ -91,31 +39,8 @@ MaxMessageSize 200k
 CertificateSources dir:$TMP/certs
 EOF
 
-"$SMIME_MILTER" -f -c "$CONF" </dev/null >"$TMP/milter.log" 2>&1 &
-MPID=$!
-
-for ((i = 0; i < 100; i++)); do
-    kill -0 "$MPID" 2>/dev/null || break
-    listening "$PORT" && break
-    sleep 0.1
-done
-if ! kill -0 "$MPID" 2>/dev/null; then
-    wait "$MPID"
-    rc=$?
-    MPID=
-    fail "milter exited during startup (status $rc)"
-fi
-listening "$PORT" || fail "milter not listening on 127.0.0.1:$PORT after 10s"
-
-timeout 60 "$MILTERTEST" -s "$HERE/capture.lua" -D "socket=$SOCK" \
-    -D maxsize=204800 >"$TMP/miltertest.out" 2>&1
-rc=$?
-if [ "$rc" != 0 ]; then
-    why=$(grep -m1 "capture.lua: FAIL: " "$TMP/miltertest.out" | sed "s/^capture.lua: FAIL: //")
-    [ -n "$why" ] || why=$(grep -v "^capture: " "$TMP/miltertest.out" | tail -n 3 | tr "\n" " ")
-    [ "$rc" = 124 ] && why="timed out after 60s; $why"
-    fail "miltertest exited with status $rc: $why"
-fi
+start_milter "$CONF" "$PORT"
+run_lua "$HERE/capture.lua" -D "socket=$SOCK" -D maxsize=204800
 
 # The milter logs asynchronously to the MTA-side replies: give it a moment.
 has_accept() {

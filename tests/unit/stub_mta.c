@@ -66,3 +66,42 @@ mta_setsymlist(SMFICTX *ctx, int stage, const char *macros)
 	((struct stub_ctx *)ctx)->symlists++;
 	return MI_SUCCESS;
 }
+
+int
+mta_chgheader(SMFICTX *ctx, const char *name, int index, const char *value)
+{
+	struct stub_ctx *s = (struct stub_ctx *)ctx;
+
+	(void)index;
+	snprintf(s->last_header, sizeof(s->last_header), "%s: %s", name,
+	    value != NULL ? value : "(deleted)");
+	s->chgheaders++;
+	return MI_SUCCESS;
+}
+
+int
+mta_addheader(SMFICTX *ctx, const char *name, const char *value)
+{
+	struct stub_ctx *s = (struct stub_ctx *)ctx;
+
+	snprintf(s->last_header, sizeof(s->last_header), "%s: %s", name,
+	    value);
+	s->addheaders++;
+	return MI_SUCCESS;
+}
+
+int
+mta_delrcpt(SMFICTX *ctx, const char *rcpt)
+{
+	(void)rcpt;
+	((struct stub_ctx *)ctx)->delrcpts++;
+	return MI_SUCCESS;
+}
+
+int
+mta_replacebody(SMFICTX *ctx, const unsigned char *buf, int len)
+{
+	(void)buf;
+	((struct stub_ctx *)ctx)->body_bytes += (size_t)len;
+	return MI_SUCCESS;
+}

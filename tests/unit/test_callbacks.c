@@ -20,10 +20,23 @@
 
 #include "callbacks.h"
 #include "config.h"
+#include "runtime.h"
 #include "log.h"
 #include "stub_mta.h"
 
 static char spool_dir[] = "/tmp/test_callbacks.XXXXXX";
+
+/* The daemon's running state around cfg (reference taken). */
+static void
+install_runtime(struct config *cfg)
+{
+	char err[256];
+	struct runtime *rt = runtime_new(cfg, NULL, err, sizeof(err));
+
+	if (rt == NULL)
+		fail_msg("%s", err);
+	runtime_install(rt);
+}
 
 static void
 install_config(const char *extra)
@@ -31,12 +44,12 @@ install_config(const char *extra)
 	char text[1024], err[256];
 	struct config *cfg;
 
-	snprintf(text, sizeof(text), "SpoolDir %s\nSpoolThreshold 1k\n%s",
-	    spool_dir, extra);
+	snprintf(text, sizeof(text), "SpoolDir %s\nSpoolThreshold 1k\n"
+	    "CertificateSources dir:%s\n%s", spool_dir, spool_dir, extra);
 	cfg = config_parse("t", text, strlen(text), err, sizeof(err));
 	if (cfg == NULL)
 		fail_msg("%s", err);
-	config_install(cfg);
+	install_runtime(cfg);
 }
 
 static int
@@ -53,7 +66,7 @@ static int
 teardown(void **state)
 {
 	(void)state;
-	config_install(NULL);
+	runtime_install(NULL);
 	return rmdir(spool_dir);
 }
 
@@ -213,9 +226,13 @@ test_spool_error_is_tempfail(void **state)
 	/* The configuration changes under the connection: a reload. */
 	{
 		char err[256];
-		const char *text = "SpoolDir /nonexistent\nSpoolThreshold 1k\n";
+		char text[300];
 
-		config_install(config_parse("t", text, strlen(text), err,
+		snprintf(text, sizeof(text), "SpoolDir /nonexistent\n"
+		    "SpoolThreshold 1k\nCertificateSources dir:%s\n",
+		    spool_dir);
+
+		install_runtime(config_parse("t", text, strlen(text), err,
 		    sizeof(err)));
 	}
 	envfrom(&s, "<a@example.org>");
@@ -260,7 +277,7 @@ test_no_config_tempfails(void **state)
 	struct stub_ctx s = { 0 };
 
 	(void)state;
-	config_install(NULL);
+	runtime_install(NULL);
 	do_connect(&s);
 	assert_int_equal(envfrom(&s, "<a@example.org>"), SMFIS_TEMPFAIL);
 	assert_string_equal(s.rcode, "451");

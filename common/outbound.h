@@ -1,0 +1,127 @@
+/*
+ * outbound.h -- what happens to one outgoing message at end-of-data.
+ *
+ * Two steps, both free of libmilter so they are tested directly:
+ *
+ *   outbound_plan()   per recipient: the policy decision (request flags
+ *                     applied when the sender is trusted), the
+ *                     certificate look-up and the resulting action; then
+ *                     the verdict for the message (deliver, reject,
+ *                     defer, tempfail, pass untouched) with the SMTP reply.
+ *   outbound_build()  the copy that stays in the SMTP transaction: the
+ *                     header edits and the new body (signed and/or
+ *                     encrypted), checked before it is released.
+ *
+ * The milter applies the copy (callbacks.c); notices go out through
+ * notice.h/smtpsubmit.h before the message is accepted.
+ */
+#ifndef SMIME_OUTBOUND_H
+#define SMIME_OUTBOUND_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "certlist.h"
+#include "certsrc.h"
+#include "policy.h"
+
+struct message;
+struct runtime;
+struct signer;
+struct spool;
+
+enum rcpt_action {
+	RA_ENCRYPT,	/* usable certificate(s): encrypted copy */
+	RA_SIGN,	/* signed, not encrypted */
+	RA_PLAIN,	/* as it came (request header and tag removed) */
+	RA_REJECT,	/* missing-cert reject */
+	RA_DEFER,	/* missing-cert defer */
+	RA_NOTIFY,	/* missing-cert notify: dropped, sender told */
+	RA_TEMPFAIL,	/* could not decide or look up: retry */
+};
+
+struct rcpt_plan {
+	const char *addr;		/* the message's string */
+	struct policy_decision d;
+	enum rcpt_action action;
+	enum lookup_status lookup;	/* LOOKUP_NONE if not looked up */
+	struct cert_list certs;		/* usable certificates (owned) */
+	bool hidden;			/* not in To/Cc: a Bcc recipient */
+	char why[200];			/* reason, for logs and notices */
+};
+
+enum plan_verdict {
+	PLAN_PASS,	/* already encrypted: untouched */
+	PLAN_DELIVER,	/* apply outbound_build() and accept */
+	PLAN_REJECT,	/* 550 5.7.1 */
+	PLAN_DEFER,	/* 451 4.7.1 */
+	PLAN_TEMPFAIL,	/* 451 4.7.1 / 4.3.0 */
+	PLAN_DISCARD,	/* every recipient was notified: nothing to send */
+};
+
+struct outbound_plan {
+	struct rcpt_plan *r;
+	size_t n;
+	struct policy *policy;		/* reference held */
+	unsigned request;		/* POL_REQ_* found in the message */
+	bool trusted;			/* authenticated or internal */
+	const char *trust_why;
+	bool already_encrypted, already_signed;
+	const struct signer *signer;	/* NULL: nothing is signed */
+	const char *sign_why;		/* why there is no signer */
+	enum plan_verdict verdict;
+	const char *rcode, *xcode;	/* SMTP reply for REJECT/DEFER/... */
+	char reply[600];
+	char log[900];			/* one line summary for syslog */
+};
+
+/*
+ * Decide everything for msg; internal: the client is in
+ * InternalNetworks.  Returns 0 (see plan->verdict), or -1 when out of
+ * memory.  Free with outbound_plan_free() in both cases.
+ */
+int outbound_plan(struct runtime *rt, const struct message *msg,
+    bool internal, struct outbound_plan *plan);
+void outbound_plan_free(struct outbound_plan *plan);
+
+/* One header change, in libmilter's terms. */
+struct header_edit {
+	enum { HE_CHANGE, HE_ADD } op;
+	char *name;
+	unsigned index;		/* HE_CHANGE: 1 = first field of the name */
+	char *value;		/* HE_CHANGE: NULL deletes the field */
+};
+
+struct outbound_copy {
+	struct header_edit *edits;
+	size_t nedits;
+	struct spool *body;	/* new body, NULL: keep the body */
+	char **drop_rcpts;	/* recipients to delete (notified ones) */
+	size_t ndrop;
+	char summary[200];	/* "encrypted aes256-gcm to 2, signed" */
+};
+
+/*
+ * Build the copy for the recipients that stay.  0, or -1 with a reason
+ * (the caller tempfails: fail closed).  Free with outbound_copy_free().
+ */
+int outbound_build(struct runtime *rt, const struct message *msg,
+    const struct outbound_plan *plan, struct outbound_copy *out, char *err,
+    size_t errlen);
+void outbound_copy_free(struct outbound_copy *c);
+
+/*
+ * Send the notice for the RA_NOTIFY recipients to the sender through
+ * ReinjectSocket (nothing to do without such recipients or with the
+ * null sender).  hostname: the MTA's name (macro j), for NoticeFrom
+ * without a domain and the notice's Message-ID.  0, or -1 with a reason
+ * (the caller tempfails the message).
+ */
+int outbound_send_notice(struct runtime *rt, const struct message *msg,
+    const struct outbound_plan *plan, const char *hostname, char *err,
+    size_t errlen);
+
+const char *rcpt_action_name(enum rcpt_action a);
+
+#endif

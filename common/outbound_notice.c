@@ -1,0 +1,95 @@
+/*
+ * outbound_notice.c -- tell the sender which recipients got nothing
+ * (missing-cert notify).  The notice goes to the MTA's milter-free
+ * ReinjectSocket with the null envelope sender (RFC 3834), before the
+ * message itself is accepted: if it cannot be sent, the message is
+ * tempfailed and nothing is lost.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "config.h"
+#include "message.h"
+#include "mime.h"
+#include "notice.h"
+#include "outbound.h"
+#include "runtime.h"
+#include "sink.h"
+#include "smtpsubmit.h"
+#include "spool.h"
+
+#define NOTICE_TIMEOUT 30
+
+static const char *
+header_value(const struct message *msg, const char *name)
+{
+	const struct header *h = mime_find_header(msg->headers, msg->nheaders,
+	    name);
+
+	return h != NULL ? h->value : NULL;
+}
+
+int
+outbound_send_notice(struct runtime *rt, const struct message *msg,
+    const struct outbound_plan *plan, const char *hostname, char *err,
+    size_t errlen)
+{
+	const struct config *cfg = rt->cfg;
+	struct notice_entry *e = calloc(plan->n + 1, sizeof(*e));
+	struct notice_info info = { 0 };
+	char from[512];
+	const char *rcpt[1];
+	struct spool *sp = NULL;
+	struct sink s;
+	size_t i, n = 0;
+	int rc = -1;
+
+	if (e == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	for (i = 0; i < plan->n; i++)
+		if (plan->r[i].action == RA_NOTIFY) {
+			e[n].address = plan->r[i].addr;
+			e[n].reason = plan->r[i].why;
+			info.allow_plain_ok_hint |= plan->r[i].d.s.allow_plain_ok;
+			n++;
+		}
+	if (n == 0 || msg->sender[0] == '\0') {
+		/* Nobody to tell: the null sender never gets notices. */
+		free(e);
+		return 0;
+	}
+	if (strchr(cfg->notice_from, '@') != NULL)
+		snprintf(from, sizeof(from), "%s", cfg->notice_from);
+	else
+		snprintf(from, sizeof(from), "%s@%s", cfg->notice_from,
+		    hostname);
+	info.from = from;
+	info.to = msg->sender;
+	info.orig_subject = header_value(msg, "Subject");
+	info.orig_message_id = header_value(msg, "Message-ID");
+	info.queue_id = msg->qid;
+	info.hostname = hostname;
+	info.request_header = cfg->request_header;
+	if (cfg->request_header[0] == '\0')
+		info.allow_plain_ok_hint = false;
+	if ((sp = spool_new(cfg->spool_dir, cfg->spool_threshold)) == NULL) {
+		snprintf(err, errlen, "out of memory");
+		goto done;
+	}
+	s = sink_to_spool(sp);
+	if (notice_build(&info, e, n, &s, err, errlen) != 0)
+		goto done;
+	rcpt[0] = msg->sender;
+	if (smtp_submit(&cfg->reinject, hostname, "", rcpt, 1, sp,
+	    NOTICE_TIMEOUT, err, errlen) != SMTP_OK)
+		goto done;
+	rc = 0;
+done:
+	spool_free(sp);
+	free(e);
+	return rc;
+}

@@ -1,0 +1,381 @@
+/*
+ * outbound_plan.c -- per-recipient decisions and the message verdict
+ * (SPEC M3, M4, M5, M11).  See outbound.h.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "addrlist.h"
+#include "certlookup.h"
+#include "config.h"
+#include "message.h"
+#include "mime.h"
+#include "outbound.h"
+#include "runtime.h"
+#include "senderkeys.h"
+#include "signauth.h"
+
+#define REPLY_ADDRS_MAX 400	/* bytes of addresses in one SMTP reply */
+
+const char *
+rcpt_action_name(enum rcpt_action a)
+{
+	switch (a) {
+	case RA_ENCRYPT: return "encrypt";
+	case RA_SIGN: return "sign";
+	case RA_PLAIN: return "plain";
+	case RA_REJECT: return "reject";
+	case RA_DEFER: return "defer";
+	case RA_NOTIFY: return "notify";
+	case RA_TEMPFAIL: return "tempfail";
+	}
+	return "?";
+}
+
+/* Request flags from every RequestHeader field and the subject tag. */
+static unsigned
+find_requests(const struct config *cfg, const struct message *msg)
+{
+	char value[1024], untagged[1024];
+	unsigned flags = 0;
+	size_t i;
+
+	for (i = 0; i < msg->nheaders; i++) {
+		const struct header *h = &msg->headers[i];
+
+		if (cfg->request_header[0] != '\0' &&
+		    strcasecmp(h->name, cfg->request_header) == 0 &&
+		    mime_unfold(h->value, value, sizeof(value)) >= 0)
+			flags |= policy_request_parse(value, NULL);
+		if (cfg->subject_tag[0] != '\0' &&
+		    strcasecmp(h->name, "Subject") == 0 &&
+		    mime_unfold(h->value, value, sizeof(value)) >= 0 &&
+		    policy_subject_untag(value, cfg->subject_tag, untagged,
+		    sizeof(untagged)))
+			flags |= POL_REQ_ENCRYPT;
+	}
+	return flags;
+}
+
+/* Printable ASCII only, and no '%' (libmilter treats it as a format). */
+static void
+append_safe(char *out, size_t outlen, const char *s)
+{
+	size_t n = strlen(out);
+
+	for (; *s != '\0' && n + 1 < outlen; s++)
+		out[n++] = (*s >= 32 && *s < 127 && *s != '%') ? *s : '?';
+	out[n] = '\0';
+}
+
+/* "a@b, c@d and 3 more" for the recipients with action a. */
+static void
+list_addrs(const struct outbound_plan *plan, enum rcpt_action a, char *out,
+    size_t outlen)
+{
+	size_t i, shown = 0, total = 0;
+
+	out[0] = '\0';
+	for (i = 0; i < plan->n; i++) {
+		if (plan->r[i].action != a)
+			continue;
+		total++;
+		if (strlen(out) + strlen(plan->r[i].addr) > REPLY_ADDRS_MAX)
+			continue;
+		if (shown++ > 0)
+			append_safe(out, outlen, ", ");
+		append_safe(out, outlen, plan->r[i].addr);
+	}
+	if (total > shown) {
+		char more[40];
+
+		snprintf(more, sizeof(more), " and %zu more", total - shown);
+		append_safe(out, outlen, more);
+	}
+}
+
+static void
+set_reply(struct outbound_plan *plan, enum plan_verdict v, const char *rcode,
+    const char *xcode)
+{
+	plan->verdict = v;
+	plan->rcode = rcode;
+	plan->xcode = xcode;
+}
+
+static void
+decide_verdict(const struct config *cfg, struct outbound_plan *plan)
+{
+	size_t count[RA_TEMPFAIL + 1] = { 0 }, i;
+	char addrs[REPLY_ADDRS_MAX + 64];
+
+	for (i = 0; i < plan->n; i++)
+		count[plan->r[i].action]++;
+	if (count[RA_TEMPFAIL] > 0) {
+		for (i = 0; plan->r[i].action != RA_TEMPFAIL; i++)
+			;
+		set_reply(plan, PLAN_TEMPFAIL, "451", "4.7.1");
+		snprintf(plan->reply, sizeof(plan->reply), "Encryption policy "
+		    "cannot be applied right now, please try again later: ");
+		append_safe(plan->reply, sizeof(plan->reply), plan->r[i].why);
+	} else if (count[RA_REJECT] > 0) {
+		list_addrs(plan, RA_REJECT, addrs, sizeof(addrs));
+		set_reply(plan, PLAN_REJECT, "550", "5.7.1");
+		snprintf(plan->reply, sizeof(plan->reply), "Encryption is "
+		    "required but there is no usable certificate for: ");
+		append_safe(plan->reply, sizeof(plan->reply), addrs);
+		/* Tell the sender the way out only if it exists. */
+		for (i = 0; i < plan->n; i++)
+			if (plan->r[i].action == RA_REJECT &&
+			    plan->r[i].d.s.allow_plain_ok &&
+			    cfg->request_header[0] != '\0') {
+				append_safe(plan->reply, sizeof(plan->reply),
+				    "; to send without encryption, resend with "
+				    "the header field ");
+				append_safe(plan->reply, sizeof(plan->reply),
+				    cfg->request_header);
+				append_safe(plan->reply, sizeof(plan->reply),
+				    ": plain-ok");
+				break;
+			}
+	} else if (count[RA_DEFER] > 0) {
+		list_addrs(plan, RA_DEFER, addrs, sizeof(addrs));
+		set_reply(plan, PLAN_DEFER, "451", "4.7.1");
+		snprintf(plan->reply, sizeof(plan->reply), "Encryption is "
+		    "required and no certificate is known yet for: ");
+		append_safe(plan->reply, sizeof(plan->reply), addrs);
+		append_safe(plan->reply, sizeof(plan->reply), "; delivery "
+		    "will be retried");
+	} else if (count[RA_NOTIFY] == plan->n && plan->n > 0)
+		set_reply(plan, PLAN_DISCARD, NULL, NULL);
+	else
+		set_reply(plan, PLAN_DELIVER, NULL, NULL);
+}
+
+/* The action when no certificate will be used. */
+static enum rcpt_action
+unencrypted(const struct rcpt_plan *r)
+{
+	return r->d.s.sign != SIGN_NONE ? RA_SIGN : RA_PLAIN;
+}
+
+static enum rcpt_action
+missing_action(const struct rcpt_plan *r)
+{
+	switch (r->d.s.missing_cert) {
+	case POL_MISSING_REJECT: return RA_REJECT;
+	case POL_MISSING_DEFER: return RA_DEFER;
+	case POL_MISSING_NOTIFY: return RA_NOTIFY;
+	case POL_MISSING_SIGN_ONLY: return RA_SIGN;
+	case POL_MISSING_PLAIN: break;
+	}
+	return unencrypted(r);
+}
+
+static void
+plan_recipient(struct runtime *rt, struct outbound_plan *plan,
+    const struct message *msg, const struct addrlist *visible,
+    struct rcpt_plan *r)
+{
+	struct cert_result res;
+
+	policy_decide(plan->policy, msg->sender, r->addr, &r->d);
+	if (plan->trusted && plan->request != 0)
+		policy_apply_request(&r->d, plan->request);
+	r->hidden = !addrlist_contains(visible, r->addr);
+	r->lookup = LOOKUP_NONE;
+	if (r->d.unavailable) {
+		r->action = RA_TEMPFAIL;
+		snprintf(r->why, sizeof(r->why), "policy group %s could not be "
+		    "read", r->d.unavailable_group);
+		return;
+	}
+	if (r->d.s.encrypt == POL_ENCRYPT_NEVER) {
+		r->action = unencrypted(r);
+		snprintf(r->why, sizeof(r->why), "policy: never encrypt");
+		return;
+	}
+	r->lookup = certlookup_find(rt->certs, r->addr, &res);
+	switch (r->lookup) {
+	case LOOKUP_FOUND:
+		r->action = RA_ENCRYPT;
+		(void)cert_list_move(&r->certs, &res.usable);
+		snprintf(r->why, sizeof(r->why), "%zu certificate%s",
+		    r->certs.count, r->certs.count == 1 ? "" : "s");
+		break;
+	case LOOKUP_ERROR:
+		/* Could not look: never plain when encryption is required. */
+		if (r->d.s.encrypt == POL_ENCRYPT_REQUIRED)
+			r->action = RA_TEMPFAIL;
+		else
+			r->action = unencrypted(r);
+		snprintf(r->why, sizeof(r->why), "certificate look-up failed: "
+		    "%.160s", res.error);
+		break;
+	case LOOKUP_NONE:
+		if (r->d.s.encrypt == POL_ENCRYPT_REQUIRED) {
+			r->action = missing_action(r);
+			snprintf(r->why, sizeof(r->why), "no usable certificate%s",
+			    res.rejected.count > 0 ? " (some were rejected: "
+			    "see smimectl cert lookup)" : "");
+		} else {
+			r->action = unencrypted(r);
+			snprintf(r->why, sizeof(r->why), "no certificate, "
+			    "opportunistic");
+		}
+		break;
+	}
+	cert_result_free(&res);
+}
+
+/* Who may sign, and with which key; only asked when someone needs it. */
+static void
+find_signer(struct runtime *rt, const struct message *msg, bool internal,
+    struct outbound_plan *plan)
+{
+	if (plan->already_signed) {
+		plan->sign_why = "already signed";
+		return;
+	}
+	if (sender_may_sign(rt->authmap, msg->sender, msg->auth_authen,
+	    internal, &plan->sign_why) != SIGN_PERMITTED)
+		return;
+	plan->signer = senderkeys_find(rt->keys, msg->sender);
+	if (plan->signer == NULL)
+		plan->sign_why = "no key for the sender";
+}
+
+static const char *
+request_names(unsigned flags)
+{
+	static const char *const names[8] = { "none", "encrypt", "sign",
+	    "encrypt,sign", "plain-ok", "encrypt,plain-ok", "sign,plain-ok",
+	    "encrypt,sign,plain-ok" };
+
+	return names[flags & 7u];
+}
+
+static void
+summarise(struct outbound_plan *plan)
+{
+	size_t count[RA_TEMPFAIL + 1] = { 0 }, i, len;
+	static const char *const verdicts[] = { "pass", "deliver", "reject",
+	    "defer", "tempfail", "discard" };
+	char *out = plan->log;
+	size_t outlen = sizeof(plan->log);
+	int a;
+
+	for (i = 0; i < plan->n; i++)
+		count[plan->r[i].action]++;
+	snprintf(out, outlen, "policy=%s", verdicts[plan->verdict]);
+	for (a = RA_ENCRYPT; a <= RA_TEMPFAIL; a++)
+		if (count[a] > 0) {
+			len = strlen(out);
+			snprintf(out + len, outlen - len, " %s=%zu",
+			    rcpt_action_name((enum rcpt_action)a), count[a]);
+		}
+	len = strlen(out);
+	snprintf(out + len, outlen - len, " request=%s trusted=%s",
+	    request_names(plan->request), plan->trusted ? "yes" : "no");
+	len = strlen(out);
+	snprintf(out + len, outlen - len, " signer=%s rules=",
+	    plan->signer != NULL ? "yes" : plan->sign_why != NULL ?
+	    plan->sign_why : "not needed");
+	/* The rule lines used, each once. */
+	for (i = 0; i < plan->n; i++) {
+		size_t k;
+		char where[80];
+
+		for (k = 0; k < i; k++)
+			if (plan->r[k].d.line == plan->r[i].d.line &&
+			    plan->r[k].d.file == plan->r[i].d.file)
+				break;
+		if (k < i)
+			continue;
+		if (plan->r[i].d.line == 0)
+			snprintf(where, sizeof(where), "%sdefault",
+			    i > 0 ? "," : "");
+		else
+			snprintf(where, sizeof(where), "%s%.60s:%u",
+			    i > 0 ? "," : "", plan->r[i].d.file,
+			    plan->r[i].d.line);
+		append_safe(out, outlen, where);
+	}
+}
+
+int
+outbound_plan(struct runtime *rt, const struct message *msg, bool internal,
+    struct outbound_plan *plan)
+{
+	struct addrlist visible = { 0 };
+	struct mime_info info;
+	char err[256];
+	size_t i;
+	bool want_sign = false;
+
+	memset(plan, 0, sizeof(*plan));
+	plan->policy = runtime_policy(rt);
+	if ((plan->r = calloc(msg->nrcpts + 1, sizeof(*plan->r))) == NULL)
+		return -1;
+	plan->n = msg->nrcpts;
+	for (i = 0; i < plan->n; i++)
+		plan->r[i].addr = msg->rcpts[i];
+	if (mime_classify(msg->headers, msg->nheaders, &info) == 0) {
+		plan->already_encrypted = info.is_smime_encrypted ||
+		    info.is_pgp_encrypted;
+		plan->already_signed = info.is_signed;
+	}
+	if (plan->already_encrypted) {
+		set_reply(plan, PLAN_PASS, NULL, NULL);
+		summarise(plan);
+		return 0;
+	}
+	plan->trusted = (msg->auth_authen != NULL && *msg->auth_authen !=
+	    '\0') || internal;
+	plan->trust_why = msg->auth_authen != NULL && *msg->auth_authen !=
+	    '\0' ? "authenticated" : internal ? "internal network" :
+	    "neither authenticated nor internal";
+	plan->request = find_requests(rt->cfg, msg);
+	if (addrlist_visible_from_headers(msg->headers, msg->nheaders,
+	    &visible, err, sizeof(err)) != 0) {
+		/* Without knowing who is visible, nobody can be: fail
+		 * closed rather than risk a Bcc leak. */
+		for (i = 0; i < plan->n; i++) {
+			plan->r[i].action = RA_TEMPFAIL;
+			snprintf(plan->r[i].why, sizeof(plan->r[i].why),
+			    "To/Cc: %.180s", err);
+		}
+	} else
+		for (i = 0; i < plan->n; i++) {
+			plan_recipient(rt, plan, msg, &visible, &plan->r[i]);
+			want_sign |= plan->r[i].d.s.sign != SIGN_NONE ||
+			    plan->r[i].action == RA_SIGN;
+		}
+	addrlist_free(&visible);
+	if (want_sign)
+		find_signer(rt, msg, internal, plan);
+	/* Signed-only without a key is plain: say so per recipient. */
+	for (i = 0; i < plan->n; i++)
+		if (plan->r[i].action == RA_SIGN && plan->signer == NULL) {
+			plan->r[i].action = RA_PLAIN;
+			snprintf(plan->r[i].why, sizeof(plan->r[i].why),
+			    "not signed: %s", plan->sign_why);
+		}
+	decide_verdict(rt->cfg, plan);
+	summarise(plan);
+	return 0;
+}
+
+void
+outbound_plan_free(struct outbound_plan *plan)
+{
+	size_t i;
+
+	for (i = 0; plan->r != NULL && i < plan->n; i++)
+		cert_list_free(&plan->r[i].certs);
+	free(plan->r);
+	policy_release(plan->policy);
+	memset(plan, 0, sizeof(*plan));
+}

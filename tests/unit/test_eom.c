@@ -1,0 +1,381 @@
+/*
+ * test_eom.c -- the end-of-data pipeline (outbound.h) without an MTA:
+ * a runtime from a real configuration, policy and certificate directory
+ * of the test PKI; messages built in memory.  Encrypted output is
+ * checked with OpenSSL's own CMS parser and the recipient's key.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <openssl/cms.h>
+#include <openssl/pem.h>
+
+#include "config.h"
+#include "log.h"
+#include "message.h"
+#include "outbound.h"
+#include "pki_fixture.h"
+#include "runtime.h"
+#include "spool.h"
+
+static char dir[] = "/tmp/test_eom.XXXXXX";
+
+static void
+write_file(const char *name, const char *text, mode_t mode)
+{
+	char path[300];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	f = fopen(path, "w");
+	assert_non_null(f);
+	fputs(text, f);
+	fclose(f);
+	chmod(path, mode);
+}
+
+/* A certificate with its chain, as a directory source wants it. */
+static void
+copy_cert(const char *name, const char *to)
+{
+	char cmd[2000], cert[600];
+
+	snprintf(cert, sizeof(cert), "%s", pki_path(name));
+	snprintf(cmd, sizeof(cmd), "cat '%s' '%s' > '%s/%s'", cert,
+	    pki_path("ca/chain.pem"), dir, to);
+	assert_int_equal(system(cmd), 0);
+}
+
+static struct runtime *
+make_runtime(const char *policy, const char *extra)
+{
+	char text[2048], err[512];
+	struct config *cfg;
+	struct runtime *rt;
+
+	write_file("policy", policy, 0644);
+	snprintf(text, sizeof(text), "SpoolDir %s\nCertificateSources "
+	    "dir:%s/certs\nTrustAnchors %s\nPolicyFile %s/policy\n"
+	    "InternalNetworks 10.0.0.0/8\n%s", dir, dir,
+	    pki_path("ca/anchors.pem"), dir, extra);
+	cfg = config_parse("t", text, strlen(text), err, sizeof(err));
+	if (cfg == NULL)
+		fail_msg("%s", err);
+	rt = runtime_new(cfg, NULL, err, sizeof(err));
+	if (rt == NULL)
+		fail_msg("%s", err);
+	return rt;
+}
+
+static struct message *
+make_message(struct runtime *rt, const char *from, const char *const *rcpts,
+    const char *const *headers)
+{
+	struct message *m = message_new(rt->cfg, from);
+	size_t i;
+
+	assert_non_null(m);
+	for (i = 0; rcpts[i] != NULL; i++)
+		assert_int_equal(message_add_rcpt(m, rcpts[i]), MSG_OK);
+	for (i = 0; headers[i] != NULL; i += 2)
+		assert_int_equal(message_add_header(m, headers[i],
+		    headers[i + 1]), MSG_OK);
+	assert_int_equal(message_add_body(m, "Hello Alice.\r\n", 14), MSG_OK);
+	return m;
+}
+
+static int
+setup(void **state)
+{
+	char path[300];
+
+	(void)state;
+	log_setup("test_eom", false, 0, false, LOG_LVL_ERROR);
+	if (mkdtemp(dir) == NULL || pki_dir() == NULL)
+		return -1;
+	snprintf(path, sizeof(path), "%s/certs", dir);
+	mkdir(path, 0700);
+	copy_cert("certs/alice-rsa2048.pem", "certs/alice.pem");
+	copy_cert("certs/bob-rsa3072.pem", "certs/bob.pem");
+	return 0;
+}
+
+static int
+teardown(void **state)
+{
+	char cmd[300];
+
+	(void)state;
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+	return system(cmd) == 0 ? 0 : -1;
+}
+
+static const char *const to_alice[] = { "From", " s@example.org", "To",
+    " Alice <alice@example.test>", "Subject", " [secure] Hi",
+    "X-SMIME-Request", " encrypt", NULL };
+
+/* Decrypt the copy's body with alice's key through OpenSSL. */
+static void
+assert_alice_can_decrypt(const struct outbound_copy *c)
+{
+	char buf[65536], *p;
+	char err[256];
+	ssize_t n = spool_read(c->body, 0, buf, sizeof(buf) - 1, err,
+	    sizeof(err));
+	BIO *in, *out;
+	CMS_ContentInfo *cms;
+	EVP_PKEY *key;
+	FILE *f;
+	X509 *cert = pki_cert("alice-rsa2048");
+
+	assert_true(n > 0);
+	buf[n] = '\0';
+	/* The body is base64 of the DER: OpenSSL's own decoder reads it. */
+	for (p = buf; *p != '\0'; p++)
+		if (*p == '\r')
+			*p = ' ';
+	{
+		BIO *b64 = BIO_new(BIO_f_base64());
+
+		in = BIO_new_mem_buf(buf, -1);
+		in = BIO_push(b64, in);
+	}
+	cms = d2i_CMS_bio(in, NULL);
+	assert_non_null(cms);
+	f = fopen(pki_path("keys/alice-rsa2048.key"), "r");
+	assert_non_null(f);
+	key = PEM_read_PrivateKey(f, NULL, NULL, NULL);
+	fclose(f);
+	assert_non_null(key);
+	out = BIO_new(BIO_s_mem());
+	assert_int_equal(CMS_decrypt(cms, key, cert, NULL, out, 0), 1);
+	n = BIO_read(out, buf, sizeof(buf) - 1);
+	assert_true(n > 0);
+	buf[n] = '\0';
+	assert_non_null(strstr(buf, "Hello Alice."));
+	BIO_free(out);
+	BIO_free_all(in);
+	CMS_ContentInfo_free(cms);
+	EVP_PKEY_free(key);
+	X509_free(cert);
+}
+
+static bool
+has_edit(const struct outbound_copy *c, int op, const char *name,
+    const char *value)
+{
+	size_t i;
+
+	for (i = 0; i < c->nedits; i++)
+		if ((int)c->edits[i].op == op &&
+		    strcasecmp(c->edits[i].name, name) == 0 &&
+		    ((value == NULL && c->edits[i].value == NULL) ||
+		    (value != NULL && c->edits[i].value != NULL &&
+		    strstr(c->edits[i].value, value) != NULL)))
+			return true;
+	return false;
+}
+
+/* Encrypted for a visible recipient; request header and tag removed. */
+static void
+test_encrypt_one(void **state)
+{
+	static const char *const rcpts[] = { "<alice@example.test>", NULL };
+	struct runtime *rt = make_runtime("default encrypt=opportunistic\n",
+	    "");
+	struct message *m = make_message(rt, "<s@example.org>", rcpts,
+	    to_alice);
+	struct outbound_plan plan;
+	struct outbound_copy c;
+	char err[512];
+
+	(void)state;
+	assert_int_equal(outbound_plan(rt, m, false, &plan), 0);
+	assert_int_equal(plan.verdict, PLAN_DELIVER);
+	assert_int_equal(plan.r[0].action, RA_ENCRYPT);
+	assert_int_equal(plan.request, 0u + POL_REQ_ENCRYPT);
+	assert_false(plan.trusted);
+	if (outbound_build(rt, m, &plan, &c, err, sizeof(err)) != 0)
+		fail_msg("%s", err);
+	assert_true(has_edit(&c, HE_CHANGE, "X-SMIME-Request", NULL));
+	assert_true(has_edit(&c, HE_CHANGE, "Subject", "Hi"));
+	assert_false(has_edit(&c, HE_CHANGE, "Subject", "[secure]"));
+	assert_true(has_edit(&c, HE_ADD, "Content-Type",
+	    "application/pkcs7-mime"));
+	assert_true(has_edit(&c, HE_ADD, "MIME-Version", "1.0"));
+	assert_alice_can_decrypt(&c);
+	outbound_copy_free(&c);
+	outbound_plan_free(&plan);
+	message_free(m);
+	runtime_release(rt);
+}
+
+/* A Bcc recipient never shares an envelope with a visible one. */
+static void
+test_bcc_never_shared(void **state)
+{
+	static const char *const rcpts[] = { "<alice@example.test>",
+	    "<bob@example.test>", NULL };
+	struct runtime *rt = make_runtime("default encrypt=required\n", "");
+	struct message *m = make_message(rt, "<s@example.org>", rcpts,
+	    to_alice);
+	struct outbound_plan plan;
+	struct outbound_copy c;
+	char err[512];
+
+	(void)state;
+	assert_int_equal(outbound_plan(rt, m, false, &plan), 0);
+	assert_int_equal(plan.verdict, PLAN_DELIVER);
+	assert_false(plan.r[0].hidden);
+	assert_true(plan.r[1].hidden);
+	assert_int_equal(outbound_build(rt, m, &plan, &c, err, sizeof(err)),
+	    -1);
+	assert_non_null(strstr(err, "Bcc"));
+	outbound_copy_free(&c);
+	outbound_plan_free(&plan);
+	message_free(m);
+	runtime_release(rt);
+}
+
+/* The missing-cert actions decide the verdict and the reply. */
+static void
+test_missing_cert_actions(void **state)
+{
+	static const char *const rcpts[] = { "<alice@example.test>",
+	    "<nocert@example.test>", NULL };
+	static const struct {
+		const char *policy;
+		enum plan_verdict verdict;
+		const char *rcode, *text;
+	} t[] = {
+		{ "default encrypt=required missing-cert=reject\n",
+		    PLAN_REJECT, "550", "no usable certificate for: "
+		    "nocert@example.test" },
+		{ "default encrypt=required missing-cert=reject "
+		    "allow-plain-ok=yes\n", PLAN_REJECT, "550",
+		    "X-SMIME-Request: plain-ok" },
+		{ "default encrypt=required missing-cert=defer\n",
+		    PLAN_DEFER, "451", "nocert@example.test; delivery will "
+		    "be retried" },
+		{ "default encrypt=required missing-cert=notify\n",
+		    PLAN_DELIVER, NULL, NULL },
+		{ "default encrypt=opportunistic\n", PLAN_DELIVER, NULL, NULL },
+	};
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+		struct runtime *rt = make_runtime(t[i].policy, "");
+		struct message *m = make_message(rt, "<s@example.org>", rcpts,
+		    to_alice);
+		struct outbound_plan plan;
+
+		assert_int_equal(outbound_plan(rt, m, false, &plan), 0);
+		if (plan.verdict != t[i].verdict)
+			fail_msg("%s: verdict %d", t[i].policy, plan.verdict);
+		if (t[i].rcode != NULL) {
+			assert_string_equal(plan.rcode, t[i].rcode);
+			assert_string_equal(plan.xcode, t[i].rcode[0] == '5' ?
+			    "5.7.1" : "4.7.1");
+			if (strstr(plan.reply, t[i].text) == NULL)
+				fail_msg("reply \"%s\" lacks \"%s\"", plan.reply,
+				    t[i].text);
+			assert_null(strchr(plan.reply, '%'));
+		}
+		if (i == 3)
+			assert_int_equal(plan.r[1].action, RA_NOTIFY);
+		outbound_plan_free(&plan);
+		message_free(m);
+		runtime_release(rt);
+	}
+}
+
+/* A directory that cannot be read, or a group never read: tempfail. */
+static void
+test_lookup_error_and_group_tempfail(void **state)
+{
+	static const char *const rcpts[] = { "<alice@example.test>", NULL };
+	struct runtime *rt = make_runtime("group g = ldap:nowhere cn=x\n"
+	    "from @g encrypt=never\n", "");
+	struct message *m = make_message(rt, "<s@example.org>", rcpts,
+	    to_alice);
+	struct outbound_plan plan;
+
+	(void)state;
+	assert_int_equal(outbound_plan(rt, m, false, &plan), 0);
+	assert_int_equal(plan.verdict, PLAN_TEMPFAIL);
+	assert_string_equal(plan.rcode, "451");
+	assert_non_null(strstr(plan.reply, "policy group g"));
+	outbound_plan_free(&plan);
+	message_free(m);
+	runtime_release(rt);
+}
+
+/* Already encrypted mail passes untouched. */
+static void
+test_already_encrypted(void **state)
+{
+	static const char *const rcpts[] = { "<nocert@example.test>", NULL };
+	static const char *const hdrs[] = { "To", " nocert@example.test",
+	    "Content-Type", " application/pkcs7-mime; smime-type=enveloped-data;"
+	    " name=smime.p7m", NULL };
+	struct runtime *rt = make_runtime("default encrypt=required\n", "");
+	struct message *m = make_message(rt, "<s@example.org>", rcpts, hdrs);
+	struct outbound_plan plan;
+
+	(void)state;
+	assert_int_equal(outbound_plan(rt, m, false, &plan), 0);
+	assert_int_equal(plan.verdict, PLAN_PASS);
+	outbound_plan_free(&plan);
+	message_free(m);
+	runtime_release(rt);
+}
+
+/* Requests count only from trusted senders; never lower the policy. */
+static void
+test_requests_need_trust(void **state)
+{
+	static const char *const rcpts[] = { "<nocert@example.test>", NULL };
+	static const char *const hdrs[] = { "To", " nocert@example.test",
+	    "X-SMIME-Request", " plain-ok", NULL };
+	struct runtime *rt = make_runtime("default encrypt=required "
+	    "missing-cert=reject allow-plain-ok=yes\n", "");
+	struct message *m = make_message(rt, "<s@example.org>", rcpts, hdrs);
+	struct outbound_plan plan;
+
+	(void)state;
+	assert_int_equal(outbound_plan(rt, m, false, &plan), 0);
+	assert_int_equal(plan.verdict, PLAN_REJECT);	/* not trusted */
+	outbound_plan_free(&plan);
+	assert_int_equal(outbound_plan(rt, m, true, &plan), 0);
+	assert_int_equal(plan.verdict, PLAN_DELIVER);	/* internal */
+	assert_int_equal(plan.r[0].action, RA_PLAIN);
+	outbound_plan_free(&plan);
+	message_free(m);
+	runtime_release(rt);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_encrypt_one),
+		cmocka_unit_test(test_bcc_never_shared),
+		cmocka_unit_test(test_missing_cert_actions),
+		cmocka_unit_test(test_lookup_error_and_group_tempfail),
+		cmocka_unit_test(test_already_encrypted),
+		cmocka_unit_test(test_requests_need_trust),
+	};
+
+	return cmocka_run_group_tests(tests, setup, teardown);
+}
