@@ -239,6 +239,24 @@ b64out_decode(const char *in, size_t len, unsigned char *out,
 
 	pthread_once(&once, init_tables);
 	for (i = 0; i < len; i++) {
+		/* Fast path: a whole quantum of four alphabet characters. */
+		while (nacc == 0 && npad == 0 && len - i >= 4) {
+			uint32_t a = values[(unsigned char)in[i]];
+			uint32_t b = values[(unsigned char)in[i + 1]];
+			uint32_t c = values[(unsigned char)in[i + 2]];
+			uint32_t e = values[(unsigned char)in[i + 3]];
+
+			if ((a | b | c | e) >= 64)
+				break;
+			acc = a << 18 | b << 12 | c << 6 | e;
+			out[n++] = (unsigned char)(acc >> 16);
+			out[n++] = (unsigned char)(acc >> 8);
+			out[n++] = (unsigned char)acc;
+			i += 4;
+		}
+		acc = nacc == 0 ? 0 : acc;
+		if (i == len)
+			break;
 		d = values[(unsigned char)in[i]];
 		if (d < 64 && npad == 0) {
 			acc = acc << 6 | d;
