@@ -34,8 +34,9 @@
  * own bytes) and serial (a DER INTEGER has one encoding), so every
  * reader that matches by issuer and serial -- OpenSSL compares canonical
  * names, gpgsm names and serials -- matches each to its certificate.
- * The test hooks in tests/unit/test_cmsenv.c tamper with a copy after
- * OpenSSL has read another one and must see it refused.
+ * tests/unit/test_cmsenv.c (test_selfcheck_tampered) changes copies in
+ * a rid, the algorithm and the version while OpenSSL's reading is left
+ * out, and must see every one refused.
  */
 #include "cmscheck.h"
 

@@ -436,8 +436,9 @@ envelope_new(const struct spool *content, const struct cms_group *groups,
 		goto fail;
 	env->st.content_seconds = now() - t1 - env->st.check_seconds;
 	env->st.shared_encodings = cmstail_encodings(env->tail);
+	g = st != NULL && st->group == 0 && ngroups > 1 ? 1 : 0;
 	env->st.shared_base64_bytes = cmstail_base64_len(env->tail,
-	    env->copies[0].r);
+	    env->copies[g].r);
 	return env;
 fail:
 	cmsri_free(ri);

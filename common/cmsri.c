@@ -483,8 +483,8 @@ cmsri_set(struct cmsri *r, X509 *const *certs, size_t n, unsigned char **set,
 	rc = 0;
 	goto cleanup;
 malformed:
-	snprintf(err, errlen, "OpenSSL made %zu RecipientInfos for %zu "
-	    "EC certificates", nel - (n - nec), nec);
+	snprintf(err, errlen, "OpenSSL's RecipientInfos for %zu EC "
+	    "certificates are not one each", nec);
 cleanup:
 	for (i = 0; ktri != NULL && i < n; i++)
 		free(ktri[i]);

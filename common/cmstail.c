@@ -1,7 +1,7 @@
 /*
  * cmstail.c -- encrypt once, base64 once per alignment.
  *
- * One pass: take the content through spool views, EVP-encrypt 64 KB at
+ * One pass: take the content through spool views, EVP-encrypt 32 KB at
  * a time, and feed the ciphertext to one base64 encoder per kept
  * alignment r (and the streamed copy's), each skipping the first r tail
  * bytes; at the end the GCM tag goes through the same encoders as the
@@ -22,7 +22,7 @@
 #include "spool.h"
 #include "sslerr.h"
 
-#define CHUNK	65536
+#define CHUNK	32768	/* ciphertext and its base64 stay in L1/L2 */
 
 /*
  * base64(tail[r..]): in one block of memory when it fits under the

@@ -174,8 +174,9 @@ spool_read(const struct spool *sp, uint64_t offset, void *buf, size_t len,
 
 /*
  * A file spool is viewed through a read-only shared mapping of the page
- * cache: encrypting a 50 MB body from there instead of pread() copies
- * saves a quarter of the time (tests/bench/bench-cms.sh).  The window is
+ * cache: encrypting and base64-encoding a 50 MB body from there instead
+ * of from pread() copies takes 15-20% less time (18.2 against 21.8 ms on
+ * the build machine; MAP_POPULATE made it no faster).  The window is
  * bounded, so mapped pages in the resident set stay bounded too.
  */
 int
