@@ -1,10 +1,12 @@
 /*
  * b64out.c -- base64 lines for the encryption fan-out.
  *
- * Whole lines (57 input bytes -> 76 characters) take a fast path: AVX2
- * (Mula/Lemire: shuffle, multiply-shift, table translate) when the CPU
- * has it, else a 4096-entry table giving two characters per lookup.
- * Partial lines go quantum by quantum.
+ * Whole lines (57 input bytes -> 76 characters) take a fast path, the
+ * best the CPU has: AVX-512 VBMI (Mula/Lemire: byte permute, multishift,
+ * 64-entry permute lookup; a line is two overlapping 48-byte blocks, so
+ * no scalar rest), AVX2 (shuffle, multiply-shift, table translate), or a
+ * 4096-entry table giving two characters per lookup.  Partial lines go
+ * quantum by quantum.
  */
 #include "b64out.h"
 
@@ -28,7 +30,8 @@ static unsigned char values[256];	/* character -> 6 bits, or: */
 #define V_SKIP	64		/* CR, LF */
 #define V_PAD	65		/* '=' */
 #define V_BAD	255
-static bool use_avx2;
+static int level;		/* B64OUT_SIMD_* in use */
+static int best;		/* the best the CPU has */
 static pthread_once_t once = PTHREAD_ONCE_INIT;
 
 static void
@@ -47,8 +50,14 @@ init_tables(void)
 	values['='] = V_PAD;
 #ifdef HAVE_AVX2_PATH
 	__builtin_cpu_init();
-	use_avx2 = __builtin_cpu_supports("avx2") != 0;
+	if (__builtin_cpu_supports("avx2"))
+		best = B64OUT_SIMD_AVX2;
+	if (__builtin_cpu_supports("avx512f") &&
+	    __builtin_cpu_supports("avx512bw") &&
+	    __builtin_cpu_supports("avx512vbmi"))
+		best = B64OUT_SIMD_VBMI;
 #endif
+	level = best;
 }
 
 static inline void
@@ -104,6 +113,39 @@ line_avx2(const unsigned char *in, char *out)
 	quantum(in + 51, out + 68);
 	quantum(in + 54, out + 72);
 }
+
+/* Input byte for each output byte: b1 b0 b2 b1 per 3-byte group. */
+static const unsigned char vbmi_shuffle[64] = {
+	1, 0, 2, 1, 4, 3, 5, 4, 7, 6, 8, 7, 10, 9, 11, 10,
+	13, 12, 14, 13, 16, 15, 17, 16, 19, 18, 20, 19, 22, 21, 23, 22,
+	25, 24, 26, 25, 28, 27, 29, 28, 31, 30, 32, 31, 34, 33, 35, 34,
+	37, 36, 38, 37, 40, 39, 41, 40, 43, 42, 44, 43, 46, 45, 47, 46 };
+
+/* 48 input bytes (exactly those are read) -> 64 characters. */
+__attribute__((target("avx512f,avx512bw,avx512vbmi")))
+static inline __m512i
+block_vbmi(const unsigned char *in)
+{
+	const __m512i shuf = _mm512_loadu_si512(vbmi_shuffle);
+	/* Bit offsets of the four 6-bit fields in each b1 b0 b2 b1 word. */
+	const __m512i shifts = _mm512_set1_epi64(0x3036242a1016040aLL);
+	const __m512i lut = _mm512_loadu_si512(alphabet);
+	__m512i v = _mm512_maskz_loadu_epi8(0xffffffffffffULL, in);
+
+	v = _mm512_permutexvar_epi8(shuf, v);
+	v = _mm512_multishift_epi64_epi8(shifts, v);
+	/* The permute uses the low 6 bits of each index: no masking. */
+	return _mm512_permutexvar_epi8(v, lut);
+}
+
+/* One full line: characters 0..63 and, overlapping, 12..75. */
+__attribute__((target("avx512f,avx512bw,avx512vbmi")))
+static void
+line_vbmi(const unsigned char *in, char *out)
+{
+	_mm512_storeu_si512((void *)out, block_vbmi(in));
+	_mm512_storeu_si512((void *)(out + 12), block_vbmi(in + 9));
+}
 #endif
 
 static void
@@ -115,19 +157,22 @@ line_table(const unsigned char *in, char *out)
 		quantum(in + 3 * i, out + 4 * i);
 }
 
+int
+b64out_simd(int want)
+{
+	int was;
+
+	pthread_once(&once, init_tables);
+	was = level;
+	level = want < best ? (want > 0 ? want : B64OUT_SIMD_NONE) : best;
+	return was;
+}
+
 bool
 b64out_use_simd(bool on)
 {
-	bool was;
-
-	pthread_once(&once, init_tables);
-	was = use_avx2;
-#ifdef HAVE_AVX2_PATH
-	use_avx2 = on && __builtin_cpu_supports("avx2");
-#else
-	(void)on;
-#endif
-	return was;
+	return b64out_simd(on ? B64OUT_SIMD_VBMI : B64OUT_SIMD_NONE) !=
+	    B64OUT_SIMD_NONE;
 }
 
 void
@@ -183,7 +228,9 @@ b64out_update(struct b64out *b, const void *in, size_t len, char *out)
 	while (len >= 3) {
 		if (b->col == 0 && len >= LINE_IN) {
 #ifdef HAVE_AVX2_PATH
-			if (use_avx2)
+			if (level == B64OUT_SIMD_VBMI)
+				line_vbmi(p, o);
+			else if (level == B64OUT_SIMD_AVX2)
 				line_avx2(p, o);
 			else
 #endif
@@ -239,6 +286,24 @@ b64out_decode(const char *in, size_t len, unsigned char *out,
 
 	pthread_once(&once, init_tables);
 	for (i = 0; i < len; i++) {
+		/* Fast path: a whole quantum of four alphabet characters. */
+		while (nacc == 0 && npad == 0 && len - i >= 4) {
+			uint32_t a = values[(unsigned char)in[i]];
+			uint32_t b = values[(unsigned char)in[i + 1]];
+			uint32_t c = values[(unsigned char)in[i + 2]];
+			uint32_t e = values[(unsigned char)in[i + 3]];
+
+			if ((a | b | c | e) >= 64)
+				break;
+			acc = a << 18 | b << 12 | c << 6 | e;
+			out[n++] = (unsigned char)(acc >> 16);
+			out[n++] = (unsigned char)(acc >> 8);
+			out[n++] = (unsigned char)acc;
+			i += 4;
+		}
+		acc = nacc == 0 ? 0 : acc;
+		if (i == len)
+			break;
 		d = values[(unsigned char)in[i]];
 		if (d < 64 && npad == 0) {
 			acc = acc << 6 | d;

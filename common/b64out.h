@@ -4,7 +4,7 @@
  * is copied into many messages, so this is on the hot path for large
  * mail.  (mimeenc.h is the general MIME coder; this one writes into a
  * caller's buffer, ends every line including the last with CRLF, and
- * uses a 12-bit table or AVX2 when the CPU has it.)
+ * uses a 12-bit table, or AVX2 or AVX-512 VBMI when the CPU has it.)
  *
  * Nothing is allocated; the state is a small caller-owned struct.
  */
@@ -50,9 +50,20 @@ int b64out_decode(const char *in, size_t len, unsigned char *out,
     size_t *outlen);
 
 /*
- * Tests and benchmarks: use (true) or avoid (false) the AVX2 path when
- * the CPU has it.  Returns whether it was in use.  Not thread-safe.
+ * Tests and benchmarks: use (true) or avoid (false) the best SIMD path
+ * the CPU has.  Returns whether a SIMD path was in use.  Not
+ * thread-safe.
  */
 bool b64out_use_simd(bool on);
+
+/*
+ * Tests and benchmarks: use at most SIMD path want (one of these; the
+ * CPU's best if it has less) and return the one in use before.  Not
+ * thread-safe.
+ */
+#define B64OUT_SIMD_NONE	0	/* the 12-bit table */
+#define B64OUT_SIMD_AVX2	1
+#define B64OUT_SIMD_VBMI	2	/* AVX-512 F, BW and VBMI */
+int b64out_simd(int want);
 
 #endif

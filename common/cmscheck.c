@@ -1,5 +1,42 @@
 /*
- * cmscheck.c -- a copy's recipients, read back twice, against its group.
+ * cmscheck.c -- a copy's recipients, read back, against its group.
+ *
+ * Why our own reading of every copy plus OpenSSL's reading of one copy
+ * per kind of RecipientInfo is as sound as OpenSSL reading every copy:
+ *
+ * What must hold for each copy, on the bytes written: its RecipientInfos
+ * identify exactly the certificates of its group -- no one else can find
+ * a key in it, everyone of the group can -- and nothing else in it can
+ * name a recipient.  Our DER reader establishes, per copy, from the very
+ * base64 text that is written:
+ *   (a) the prefix is the envelope's one layout with every length exact
+ *       (definite, minimal, nested without gap or surplus), so there is
+ *       no originatorInfo, attribute or stray byte, and content type,
+ *       algorithm, IV and ciphertext length are the envelope's;
+ *   (b) the RecipientInfos are only ktri and kari (KEK, password, other
+ *       refused), their recipient identifiers are, as a multiset, byte
+ *       for byte the IssuerAndSerialNumbers of the group's certificates,
+ *       each inside the kind of RecipientInfo its key calls for, every
+ *       ktri is version 0 with the envelope's keyEncryptionAlgorithm and
+ *       an encryptedKey of its modulus' size.
+ * DER has exactly one encoding per value and the reader accepts nothing
+ * else, so any conforming parser sees the same tree.  What OpenSSL's
+ * reading can still catch is a mistake in our code's notion of which
+ * field is which (an OID constant, the position of the rid, a kari
+ * walked wrongly).  Such a mistake is systematic: all copies of an
+ * envelope are built by the same code from the same constants and differ
+ * only in their RecipientInfos' identifiers, wrapped keys and lengths,
+ * which (b) checks.  So OpenSSL reads the first copy that contains a kind
+ * of RecipientInfo not yet read by it (at most two reads per envelope),
+ * and that copy is written only if OpenSSL agrees.  The identifiers that
+ * do vary are compared with what OpenSSL's own encoder makes of the
+ * certificate's issuer (i2d of a parsed name returns the certificate's
+ * own bytes) and serial (a DER INTEGER has one encoding), so every
+ * reader that matches by issuer and serial -- OpenSSL compares canonical
+ * names, gpgsm names and serials -- matches each to its certificate.
+ * tests/unit/test_cmsenv.c (test_selfcheck_tampered) changes copies in
+ * a rid, the algorithm and the version while OpenSSL's reading is left
+ * out, and must see every one refused.
  */
 #include "cmscheck.h"
 
@@ -19,75 +56,138 @@
 static unsigned char *
 issuer_serial(X509 *cert, size_t *len)
 {
-	unsigned char *name = NULL, *serial = NULL, *out = NULL, *o;
-	int nl, sl;
+	const X509_NAME *name = X509_get_issuer_name(cert);
+	const ASN1_INTEGER *serial = X509_get0_serialNumber(cert);
+	unsigned char *out, *o;
+	int nl = i2d_X509_NAME(name, NULL);
+	int sl = i2d_ASN1_INTEGER(serial, NULL);
 	size_t content;
 
-	nl = i2d_X509_NAME(X509_get_issuer_name(cert), &name);
-	sl = i2d_ASN1_INTEGER(X509_get0_serialNumber(cert), &serial);
 	if (nl <= 0 || sl <= 0)
-		goto cleanup;
+		return NULL;
 	content = (size_t)nl + (size_t)sl;
 	if ((out = malloc(DER_HDR_MAX + content)) == NULL)
-		goto cleanup;
+		return NULL;
 	o = out + der_put_hdr(out, DER_SEQ, content);
-	memcpy(o, name, (size_t)nl);
-	memcpy(o + nl, serial, (size_t)sl);
-	*len = (size_t)(o - out) + content;
-cleanup:
-	OPENSSL_free(name);
-	OPENSSL_free(serial);
+	if (i2d_X509_NAME(name, &o) != nl ||
+	    i2d_ASN1_INTEGER(serial, &o) != sl) {
+		free(out);
+		return NULL;
+	}
+	*len = (size_t)(o - out);
 	return out;
 }
 
-/* Our reading: every rid equals one expected IssuerAndSerialNumber. */
+/* An expected identifier, or a found one, with where it came from. */
+struct id {
+	const unsigned char *der;
+	size_t len;
+	size_t index;		/* into the certificates or the rids */
+};
+
+static int
+id_order(const void *a, const void *b)
+{
+	const struct id *x = a, *y = b;
+	int c = memcmp(x->der, y->der, x->len < y->len ? x->len : y->len);
+
+	if (c != 0)
+		return c;
+	return x->len < y->len ? -1 : x->len > y->len;
+}
+
+/* A found RecipientInfo fits the certificate its identifier names. */
+static int
+check_kind(const struct cmsder_rid *rid, X509 *cert,
+    const struct cmscheck_expect *x, size_t i, char *err, size_t errlen)
+{
+	EVP_PKEY *pk = X509_get0_pubkey(cert);
+	int type = pk != NULL ? EVP_PKEY_get_base_id(pk) : EVP_PKEY_NONE;
+
+	if (rid->agree) {
+		if (type == EVP_PKEY_EC)
+			return 0;
+		snprintf(err, errlen, "self-check: key agreement for "
+		    "recipient %zu, which has no EC key", i + 1);
+		return -1;
+	}
+	if (type != EVP_PKEY_RSA) {
+		snprintf(err, errlen, "self-check: key transport for "
+		    "recipient %zu, which has no RSA key", i + 1);
+		return -1;
+	}
+	if (rid->version != 0 || rid->alglen != x->ktri_alglen ||
+	    memcmp(rid->alg, x->ktri_alg, x->ktri_alglen) != 0 ||
+	    rid->keylen != (uint64_t)EVP_PKEY_get_size(pk)) {
+		snprintf(err, errlen, "self-check: KeyTransRecipientInfo of "
+		    "recipient %zu differs in version, algorithm or key size",
+		    i + 1);
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * Our reading: the rids equal the expected IssuerAndSerialNumbers as a
+ * multiset (both sorted, then compared in order), each in the right kind
+ * of RecipientInfo.  *kinds: the CMSCHECK_ kinds present.
+ */
 static int
 check_rids_der(const struct cmsder_copy *c, const struct cmscheck_expect *x,
-    char *err, size_t errlen)
+    unsigned *kinds, char *err, size_t errlen)
 {
-	struct cmsder_rid *rids;
-	unsigned char *ias = NULL;
-	bool *used = NULL;
-	size_t n, i, j, len;
+	size_t m = x->ncerts, n = 0, i;
+	struct cmsder_rid *rids = calloc(m + 1, sizeof(*rids));
+	struct id *want = calloc(m + 1, sizeof(*want));
+	struct id *have = calloc(m + 1, sizeof(*have));
 	int rc = -1;
 
-	rids = calloc(x->ncerts + 1, sizeof(*rids));
-	used = calloc(x->ncerts + 1, sizeof(*used));
-	if (rids == NULL || used == NULL) {
+	if (rids == NULL || want == NULL || have == NULL) {
 		snprintf(err, errlen, "out of memory");
 		goto cleanup;
 	}
-	if (cmsder_rids(c->riset, c->risetlen, rids, x->ncerts + 1, &n, err,
+	if (cmsder_rids(c->riset, c->risetlen, rids, m + 1, &n, err,
 	    errlen) != 0)
 		goto cleanup;
-	if (n != x->ncerts) {
+	if (n != m) {
 		snprintf(err, errlen, "self-check: %zu recipient "
-		    "identifiers for %zu certificates", n, x->ncerts);
+		    "identifiers for %zu certificates", n, m);
 		goto cleanup;
 	}
-	for (i = 0; i < x->ncerts; i++) {
-		if ((ias = issuer_serial(x->certs[i], &len)) == NULL) {
+	for (i = 0; i < m; i++) {
+		want[i].index = have[i].index = i;
+		have[i].der = rids[i].der;
+		have[i].len = rids[i].len;
+		if ((want[i].der = issuer_serial(x->certs[i],
+		    &want[i].len)) == NULL) {
 			ssl_error(err, errlen, "self-check: cannot encode "
 			    "issuer and serial");
 			goto cleanup;
 		}
-		for (j = 0; j < n; j++)
-			if (!used[j] && rids[j].len == len &&
-			    memcmp(rids[j].der, ias, len) == 0)
-				break;
-		free(ias);
-		ias = NULL;
-		if (j == n) {
+	}
+	qsort(want, m, sizeof(*want), id_order);
+	qsort(have, m, sizeof(*have), id_order);
+	*kinds = 0;
+	for (i = 0; i < m; i++) {
+		if (id_order(&want[i], &have[i]) != 0) {
 			snprintf(err, errlen, "self-check: recipient %zu of "
-			    "the group has no RecipientInfo", i + 1);
+			    "the group has no RecipientInfo of its own",
+			    want[i].index + 1);
 			goto cleanup;
 		}
-		used[j] = true;
+		if (check_kind(&rids[have[i].index], x->certs[want[i].index],
+		    x, want[i].index, err, errlen) != 0)
+			goto cleanup;
+		*kinds |= rids[have[i].index].agree ? CMSCHECK_KARI :
+		    CMSCHECK_KTRI;
 	}
 	rc = 0;
 cleanup:
+	for (i = 0; want != NULL && i < m; i++)
+		free((void *)want[i].der);
 	free(rids);
-	free(used);
+	free(want);
+	free(have);
 	return rc;
 }
 
@@ -221,6 +321,7 @@ cmscheck_copy(const char *head, size_t headlen,
 {
 	struct cmsder_copy c;
 	unsigned char *bytes;
+	unsigned kinds = 0;
 	size_t n, plen;
 	int version, rc = -1;
 
@@ -247,9 +348,14 @@ cmscheck_copy(const char *head, size_t headlen,
 		    c.version, version);
 		goto cleanup;
 	}
-	if (check_rids_der(&c, x, err, errlen) != 0 ||
-	    check_openssl(&c, x, err, errlen) != 0)
+	if (check_rids_der(&c, x, &kinds, err, errlen) != 0)
 		goto cleanup;
+	if (x->openssl_seen == NULL || (kinds & ~*x->openssl_seen) != 0) {
+		if (check_openssl(&c, x, err, errlen) != 0)
+			goto cleanup;
+		if (x->openssl_seen != NULL)
+			*x->openssl_seen |= kinds;
+	}
 	rc = 0;
 cleanup:
 	free(bytes);

@@ -276,24 +276,31 @@ add_rid(const struct der_elem *e, struct cmsder_rid *rids, size_t max,
 		    "identifiers than recipients");
 		return -1;
 	}
+	memset(&rids[*n], 0, sizeof(rids[*n]));
 	rids[*n].der = e->start;
 	rids[*n].len = (size_t)der_total(e);
+	rids[*n].agree = true;
 	(*n)++;
 	return 0;
 }
 
 /* KeyTransRecipientInfo: version, rid, algorithm, encryptedKey. */
 static int
-ktri_rid(const struct der_elem *ri, struct der_elem *rid)
+ktri_rid(const struct der_elem *ri, struct der_elem *rid,
+    struct cmsder_rid *out)
 {
 	struct der_cur in = der_inside(ri);
-	struct der_elem e;
+	struct der_elem v, alg, key;
 
-	if (der_next(&in, DER_INTEGER, &e) != 0 || der_next(&in, 0, rid) ||
+	if (der_next(&in, DER_INTEGER, &v) != 0 || der_next(&in, 0, rid) ||
 	    (rid->tag != DER_SEQ && rid->tag != DER_CTX(0)) ||
-	    der_next(&in, DER_SEQ, &e) != 0 ||
-	    der_next(&in, DER_OCTETS, &e) != 0 || !der_at_end(&in))
+	    der_next(&in, DER_SEQ, &alg) != 0 ||
+	    der_next(&in, DER_OCTETS, &key) != 0 || !der_at_end(&in))
 		return -1;
+	out->version = v.len == 1 && v.val[0] < 0x80 ? v.val[0] : -1;
+	out->alg = alg.start;
+	out->alglen = (size_t)der_total(&alg);
+	out->keylen = key.len;
 	return 0;
 }
 
@@ -357,13 +364,20 @@ cmsder_rids(const unsigned char *set, size_t len, struct cmsder_rid *rids,
 			return -1;
 		}
 		if (ri.tag == DER_SEQ) {
-			if (ktri_rid(&ri, &rid) != 0) {
+			struct cmsder_rid kt;
+
+			if (ktri_rid(&ri, &rid, &kt) != 0) {
 				snprintf(err, errlen, "self-check: malformed "
 				    "KeyTransRecipientInfo");
 				return -1;
 			}
 			if (add_rid(&rid, rids, max, n, err, errlen) != 0)
 				return -1;
+			rids[*n - 1].agree = false;
+			rids[*n - 1].version = kt.version;
+			rids[*n - 1].alg = kt.alg;
+			rids[*n - 1].alglen = kt.alglen;
+			rids[*n - 1].keylen = kt.keylen;
 		} else if (ri.tag == DER_CTXC(1)) {
 			if (kari_rids(&ri, rids, max, n, err, errlen) != 0)
 				return -1;

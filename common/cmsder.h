@@ -84,13 +84,20 @@ int cmsder_env_version(const unsigned char *set, size_t len);
 struct cmsder_rid {
 	const unsigned char *der;	/* IssuerAndSerialNumber or [0] SKI */
 	size_t len;			/* (the whole TLV) */
+	bool agree;			/* of a KeyAgreeRecipientInfo */
+	/* KeyTransRecipientInfo only (agree false): */
+	int version;			/* its version, -1 if not 0..127 */
+	const unsigned char *alg;	/* keyEncryptionAlgorithm TLV */
+	size_t alglen;
+	uint64_t keylen;		/* encryptedKey octets */
 };
 
 /*
  * List the recipient identifiers of set into rids (room for max): the
  * rid of every KeyTransRecipientInfo and of every RecipientEncryptedKey
- * of every KeyAgreeRecipientInfo.  Any other kind of RecipientInfo (KEK,
- * password, other) fails.  0 with *n set, or -1 with a reason in err.
+ * of every KeyAgreeRecipientInfo, in the order of the SET.  Any other
+ * kind of RecipientInfo (KEK, password, other) fails.  0 with *n set, or
+ * -1 with a reason in err.
  */
 int cmsder_rids(const unsigned char *set, size_t len, struct cmsder_rid *rids,
     size_t max, size_t *n, char *err, size_t errlen);

@@ -11,6 +11,11 @@
  *   % 3 so that the head ends on a whole quantum and its own line; the
  *   self-check reads that very text back (cmscheck.c); then MIME header
  *   fields, the head, and the shared base64 of tail[r..] are written.
+ * cms_envelope_new_stream():
+ *   the same for one copy, but the head is written from inside the
+ *   encryption pass, as soon as the first tail bytes exist (cmstail.c
+ *   calls begin_stream()), and base64(tail[r..]) follows straight from
+ *   the cipher.
  */
 #include "cmsenv.h"
 
@@ -27,6 +32,7 @@
 #include "b64out.h"
 #include "cmscheck.h"
 #include "cmsder.h"
+#include "cmsktri.h"
 #include "cmsri.h"
 #include "cmstail.h"
 #include "sink.h"
@@ -49,6 +55,9 @@ struct copy {
 struct cms_envelope {
 	enum cms_cipher cipher;
 	bool auth;
+	bool oaep;			/* RSA key transport */
+	unsigned openssl_seen;		/* cmscheck_expect.openssl_seen */
+	size_t streamed;		/* 1 + the streamed group; 0 none */
 	unsigned char alg[CMSDER_ALG_MAX];
 	size_t alglen;
 	uint64_t ctlen;			/* ciphertext octets */
@@ -240,6 +249,20 @@ take_group(struct copy *c, const struct cms_group *grp, size_t g, char *err,
 	return 0;
 }
 
+/* Does some recipient need key agreement? */
+static bool
+any_ec(const struct cms_envelope *env)
+{
+	size_t g, i;
+
+	for (g = 0; g < env->ncopies; g++)
+		for (i = 0; i < env->copies[g].ncerts; i++)
+			if (EVP_PKEY_get_base_id(X509_get0_pubkey(
+			    env->copies[g].certs[i])) == EVP_PKEY_EC)
+				return true;
+	return false;
+}
+
 /* RecipientInfos and prefix of copy g. */
 static int
 build_copy(struct cms_envelope *env, struct cmsri *ri, size_t g,
@@ -296,9 +319,34 @@ cleanup:
 	return rc;
 }
 
-struct cms_envelope *
-cms_envelope_new(const struct spool *content, const struct cms_group *groups,
-    size_t ngroups, const struct cms_options *opt, char *err, size_t errlen)
+/* The streamed copy, while cmstail_encrypt() runs. */
+struct stream {
+	struct cms_envelope *env;
+	size_t group;
+	const struct sink *out;
+};
+
+static int write_head(struct cms_envelope *env, const struct copy *c,
+    const unsigned char *start, const struct sink *out, char *err,
+    size_t errlen);
+
+/* cmstail's begin(): the first tail bytes exist; check, write the head. */
+static int
+begin_stream(void *arg, const unsigned char *start, size_t n, char *err,
+    size_t errlen)
+{
+	struct stream *s = arg;
+
+	(void)n;	/* the tail is never shorter than the 2 bytes used */
+	return write_head(s->env, &s->env->copies[s->group], start, s->out,
+	    err, errlen);
+}
+
+/* cms_envelope_new(), streaming copy st->group if st is not NULL. */
+static struct cms_envelope *
+envelope_new(const struct spool *content, const struct cms_group *groups,
+    size_t ngroups, const struct cms_options *opt, struct stream *st,
+    char *err, size_t errlen)
 {
 	struct cms_envelope *env;
 	struct cmstail_params tp;
@@ -313,6 +361,10 @@ cms_envelope_new(const struct spool *content, const struct cms_group *groups,
 	}
 	if (ngroups == 0) {
 		snprintf(err, errlen, "no delivery group to encrypt for");
+		goto fail;
+	}
+	if (st != NULL && st->group >= ngroups) {
+		snprintf(err, errlen, "no group %zu", st->group);
 		goto fail;
 	}
 	if ((env->copies = calloc(ngroups, sizeof(*env->copies))) == NULL) {
@@ -333,13 +385,14 @@ cms_envelope_new(const struct spool *content, const struct cms_group *groups,
 	env->cipher = cms_cipher_choose(opt->cipher, groups, ngroups);
 	env->auth = env->cipher == CMS_CIPHER_AES128_GCM ||
 	    env->cipher == CMS_CIPHER_AES256_GCM;
+	env->oaep = opt->kt == CMS_KT_RSA_OAEP;
 
 	/* The content's size fixes every length before it is encrypted. */
 	env->st.content_bytes = spool_size(content);
 	env->ctlen = cmstail_ctlen(env->auth, env->st.content_bytes);
 	env->taillen = env->ctlen + (env->auth ? CMSDER_MAC_TLV : 0);
 	env->st.ciphertext_bytes = env->ctlen;
-	/* A fresh IV (CBC) or nonce (GCM): the template's is never used. */
+	/* A fresh IV (CBC) or nonce (GCM) for every message. */
 	if (RAND_bytes(iv, sizeof(iv)) != 1) {
 		ssl_error(err, errlen, "cannot draw an IV");
 		goto fail;
@@ -348,7 +401,8 @@ cms_envelope_new(const struct spool *content, const struct cms_group *groups,
 	    CMS_CIPHER_AES128_GCM || env->cipher == CMS_CIPHER_AES128_CBC ?
 	    128 : 256, iv, env->alg);
 
-	if ((ri = cmsri_new(env->cipher, opt->kt, err, errlen)) == NULL)
+	if ((ri = cmsri_new(env->cipher, opt->kt, any_ec(env), err,
+	    errlen)) == NULL)
 		goto fail;
 	for (g = 0; g < ngroups; g++)
 		if (build_copy(env, ri, g, opt, err, errlen) != 0)
@@ -361,22 +415,53 @@ cms_envelope_new(const struct spool *content, const struct cms_group *groups,
 	tp.cek = cmsri_cek(ri, &ceklen);
 	tp.iv = iv;
 	for (g = 0; g < ngroups; g++)
-		tp.need[env->copies[g].r] = true;
+		if (st == NULL || g != st->group)
+			tp.need[env->copies[g].r] = true;
 	tp.dir = opt->spool_dir != NULL ? opt->spool_dir : DEFAULT_DIR;
 	tp.threshold = opt->spool_threshold != 0 ? opt->spool_threshold :
 	    DEFAULT_THRESHOLD;
-	if ((env->tail = cmstail_encrypt(content, &tp, err, errlen)) == NULL)
-		goto fail;
+	if (st != NULL) {
+		st->env = env;
+		tp.stream = st->out;
+		tp.stream_r = env->copies[st->group].r;
+		tp.begin = begin_stream;
+		tp.begin_arg = st;
+		env->streamed = st->group + 1;
+	}
+	env->tail = cmstail_encrypt(content, &tp, err, errlen);
+	/* The CEK is wiped as soon as the content is encrypted. */
 	cmsri_free(ri);
-	env->st.content_seconds = now() - t1;
+	ri = NULL;
+	if (env->tail == NULL)
+		goto fail;
+	env->st.content_seconds = now() - t1 - env->st.check_seconds;
 	env->st.shared_encodings = cmstail_encodings(env->tail);
+	g = st != NULL && st->group == 0 && ngroups > 1 ? 1 : 0;
 	env->st.shared_base64_bytes = cmstail_base64_len(env->tail,
-	    env->copies[0].r);
+	    env->copies[g].r);
 	return env;
 fail:
 	cmsri_free(ri);
 	cms_envelope_free(env);
 	return NULL;
+}
+
+struct cms_envelope *
+cms_envelope_new(const struct spool *content, const struct cms_group *groups,
+    size_t ngroups, const struct cms_options *opt, char *err, size_t errlen)
+{
+	return envelope_new(content, groups, ngroups, opt, NULL, err, errlen);
+}
+
+struct cms_envelope *
+cms_envelope_new_stream(const struct spool *content,
+    const struct cms_group *groups, size_t ngroups,
+    const struct cms_options *opt, size_t first, const struct sink *out,
+    char *err, size_t errlen)
+{
+	struct stream st = { NULL, first, out };
+
+	return envelope_new(content, groups, ngroups, opt, &st, err, errlen);
 }
 
 const char *
@@ -394,7 +479,7 @@ cms_envelope_ngroups(const struct cms_envelope *env)
 /* base64 of prefix + tail[0..r) in whole lines; malloc'd, *len set. */
 static char *
 encode_head(const struct cms_envelope *env, const struct copy *c,
-    size_t *len)
+    const unsigned char *start, size_t *len)
 {
 	struct b64out b;
 	size_t r = c->r < env->taillen ? c->r : (size_t)env->taillen;
@@ -405,29 +490,29 @@ encode_head(const struct cms_envelope *env, const struct copy *c,
 		return NULL;
 	b64out_init(&b);
 	n = b64out_update(&b, c->prefix, c->prefixlen, text);
-	n += b64out_update(&b, cmstail_start(env->tail), r, text + n);
+	n += b64out_update(&b, start, r, text + n);
 	n += b64out_final(&b, text + n);
 	*len = n;
 	return text;
 }
 
-int
-cms_envelope_write(struct cms_envelope *env, size_t group,
-    const struct sink *out, char *err, size_t errlen)
+/*
+ * Self-check copy c from its head (start: the first tail bytes) and, if
+ * it passes, write the MIME header fields and the head to out.
+ */
+static int
+write_head(struct cms_envelope *env, const struct copy *c,
+    const unsigned char *start, const struct sink *out, char *err,
+    size_t errlen)
 {
 	struct cmscheck_expect x;
-	const struct copy *c;
 	char *head = NULL, why[512];
+	unsigned seen = env->openssl_seen;
 	size_t headlen;
 	double t0;
 	int rc = -1;
 
-	if (group >= env->ncopies) {
-		snprintf(err, errlen, "no group %zu", group);
-		return -1;
-	}
-	c = &env->copies[group];
-	if ((head = encode_head(env, c, &headlen)) == NULL) {
+	if ((head = encode_head(env, c, start, &headlen)) == NULL) {
 		snprintf(err, errlen, "out of memory");
 		return -1;
 	}
@@ -439,12 +524,16 @@ cms_envelope_write(struct cms_envelope *env, size_t group,
 	x.prefixlen = c->prefixlen;
 	x.certs = c->certs;
 	x.ncerts = c->ncerts;
+	x.ktri_alg = cmsktri_alg(env->oaep, &x.ktri_alglen);
+	x.openssl_seen = &env->openssl_seen;
 	t0 = now();
 	if (cmscheck_copy(head, headlen, &x, why, sizeof(why)) != 0) {
 		snprintf(err, errlen, "%s: %s", c->label, why);
 		goto cleanup;
 	}
 	env->st.check_seconds += now() - t0;
+	if (env->openssl_seen != seen)
+		env->st.openssl_checks++;
 	if (sink_puts(out, env->auth ?
 	    "Content-Type: application/pkcs7-mime;\r\n"
 	    "\tsmime-type=authEnveloped-data; name=smime.p7m\r\n" :
@@ -456,13 +545,35 @@ cms_envelope_write(struct cms_envelope *env, size_t group,
 	    err, errlen) != 0 ||
 	    sink_write(out, head, headlen, err, errlen) != 0)
 		goto cleanup;
-	if (env->taillen > c->r &&
-	    cmstail_copy(env->tail, c->r, out, err, errlen) != 0)
-		goto cleanup;
 	rc = 0;
 cleanup:
 	free(head);
 	return rc;
+}
+
+int
+cms_envelope_write(struct cms_envelope *env, size_t group,
+    const struct sink *out, char *err, size_t errlen)
+{
+	const struct copy *c;
+
+	if (group >= env->ncopies) {
+		snprintf(err, errlen, "no group %zu", group);
+		return -1;
+	}
+	c = &env->copies[group];
+	if (env->streamed == group + 1) {
+		snprintf(err, errlen, "%s: copy written when the envelope "
+		    "was made", c->label);
+		return -1;
+	}
+	if (write_head(env, c, cmstail_start(env->tail), out, err,
+	    errlen) != 0)
+		return -1;
+	if (env->taillen > c->r &&
+	    cmstail_copy(env->tail, c->r, out, err, errlen) != 0)
+		return -1;
+	return 0;
 }
 
 void

@@ -18,17 +18,20 @@
  *   EC recipients (P-256/384/521)     kari, ephemeral-static ECDH,
  *                                     dhSinglePass-stdDH-sha256kdf-scheme
  *
- * Before a copy is written it is parsed back (own DER reader and
- * OpenSSL) and its recipient identifiers must equal the group's
- * certificates exactly, else cms_envelope_write() fails (fail closed: the
- * caller tempfails the message).
+ * Before a copy is written it is parsed back from the text to be written
+ * and its recipient identifiers must equal the group's certificates
+ * exactly, else cms_envelope_write() fails (fail closed: the caller
+ * tempfails the message).  Our DER reader reads every copy, OpenSSL the
+ * first copy with each kind of RecipientInfo (cmscheck.c says why that is
+ * enough).
  *
  * Readers: openssl cms reads every combination; gpgsm 2.2 (Debian 12)
  * reads CBC with RSA PKCS#1 v1.5 only -- no AuthEnvelopedData, no OAEP.
  *
- * Parts: cmsri.c (the CEK and RecipientInfos, through OpenSSL), cmsder.c
- * (the DER layout around them), cmstail.c (the one encryption and the
- * shared base64), cmscheck.c (the self-check), der.c, b64out.c.
+ * Parts: cmsri.c (the CEK and RecipientInfos: cmsktri.c builds RSA ones
+ * by hand, OpenSSL the EC ones), cmsder.c (the DER layout around them),
+ * cmstail.c (the one encryption and the shared base64), cmscheck.c (the
+ * self-check), der.c, b64out.c.
  */
 #ifndef SMIME_CMSENV_H
 #define SMIME_CMSENV_H
@@ -124,6 +127,22 @@ struct cms_envelope *cms_envelope_new(const struct spool *content,
     const struct cms_group *groups, size_t ngroups,
     const struct cms_options *opt, char *err, size_t errlen);
 
+/*
+ * cms_envelope_new(), and during its one encryption pass copy first is
+ * self-checked and written to out: exactly what cms_envelope_write(env,
+ * first, out) would write, but its base64 is streamed from the cipher
+ * to out instead of being stored and read back.  With a single group
+ * that saves writing and reading the whole encoded message.  The other
+ * groups are written with cms_envelope_write() as usual; group first
+ * cannot be (-1).  On failure NULL with a reason in err; out may then
+ * hold part of the copy, which the caller must discard (as after a
+ * failed cms_envelope_write()).  A failed self-check writes nothing.
+ */
+struct cms_envelope *cms_envelope_new_stream(const struct spool *content,
+    const struct cms_group *groups, size_t ngroups,
+    const struct cms_options *opt, size_t first, const struct sink *out,
+    char *err, size_t errlen);
+
 /* The cipher used: "aes256-gcm", "aes128-cbc", ... */
 const char *cms_envelope_cipher_name(const struct cms_envelope *env);
 
@@ -147,6 +166,7 @@ struct cms_envelope_stats {
 	double recipient_seconds;	/* CEK, RecipientInfos, prefixes */
 	double content_seconds;		/* encryption, shared base64 */
 	double check_seconds;		/* self-checks, over all writes */
+	unsigned openssl_checks;	/* copies OpenSSL read back */
 	uint64_t content_bytes;
 	uint64_t ciphertext_bytes;	/* encryptedContent octets */
 	unsigned shared_encodings;	/* base64 encodings made (1-3) */

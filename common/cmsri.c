@@ -1,7 +1,11 @@
 /*
- * cmsri.c -- the CEK and RecipientInfos through OpenSSL's CMS code.
+ * cmsri.c -- the CEK and RecipientInfos.
  *
- * What is done, exactly:
+ * RSA recipients (KeyTransRecipientInfo): cmsktri_make(), one
+ * EVP_PKEY_encrypt() per certificate, no OpenSSL CMS object at all.
+ *
+ * EC recipients (KeyAgreeRecipientInfo) through OpenSSL's CMS code;
+ * what is done, exactly:
  *
  *  1. Template.  CMS_EnvelopedData_create(cipher) (AES-CBC) or
  *     CMS_AuthEnvelopedData_create(cipher) (AES-GCM), one recipient
@@ -12,18 +16,19 @@
  *     never leaves this process; its own (empty) ciphertext is unused.
  *  2. CEK.  The KEKRecipientInfo's encryptedKey is taken from the template
  *     DER (cmsder_kekri_key) and unwrapped with EVP id-aes256-wrap: that
- *     is the CEK our own content encryption uses (cmsenv.c).
+ *     is the CEK our own content encryption uses (cmsenv.c), and the one
+ *     the hand-built KeyTransRecipientInfos carry.
  *  3. Loading the CEK into OpenSSL.  d2i_CMS_ContentInfo(template), then on
  *     its only RecipientInfo CMS_RecipientInfo_set0_key(KEK) and
  *     CMS_RecipientInfo_decrypt(): OpenSSL unwraps the same CEK into the
  *     object, as when a KEK recipient reads a message.
- *  4. Recipients.  Per certificate CMS_add1_recipient_cert(..,
+ *  4. Recipients.  Per EC certificate CMS_add1_recipient_cert(..,
  *     CMS_KEY_PARAM) (pushes a new RecipientInfo on the object's stack),
- *     parameters on CMS_RecipientInfo_get0_pkey_ctx() (RSA: PKCS#1 v1.5,
- *     or OAEP with SHA-256 and MGF1-SHA-256; EC: X9.63 KDF with SHA-256,
- *     i.e. dhSinglePass-stdDH-sha256kdf-scheme instead of OpenSSL's SHA-1
- *     default, and an AES key wrap as strong as the content cipher set on
- *     CMS_RecipientInfo_kari_get0_ctx()), then CMS_RecipientInfo_encrypt().
+ *     parameters on CMS_RecipientInfo_get0_pkey_ctx() (X9.63 KDF with
+ *     SHA-256, i.e. dhSinglePass-stdDH-sha256kdf-scheme instead of
+ *     OpenSSL's SHA-1 default, and an AES key wrap as strong as the
+ *     content cipher set on CMS_RecipientInfo_kari_get0_ctx()), then
+ *     CMS_RecipientInfo_encrypt().
  *  5. Serialising only one group's RecipientInfos.  CMS_get0_RecipientInfos
  *     returns the object's live stack (not a copy).  We take a shallow
  *     copy of it (sk_dup), empty it with sk_zero (no element is freed),
@@ -33,11 +38,14 @@
  *     cannot fail.  Every RecipientInfo therefore stays owned by the
  *     object and is freed by CMS_ContentInfo_free() (OpenSSL 3.0 exports
  *     no CMS_RecipientInfo_free).  The SET is cut from that DER
- *     (cmsder_find_riset); OpenSSL has sorted it as DER requires.
+ *     (cmsder_find_riset) and split into its RecipientInfos.
  *
- * One parsed template serves up to RI_BATCH recipients (several groups)
- * before it is freed and parsed again: that saves a d2i and an unwrap
- * per group while keeping memory bounded.  A failure discards it.
+ * One parsed template serves up to RI_BATCH EC recipients (several
+ * groups) before it is freed and parsed again: that saves a d2i and an
+ * unwrap per group while keeping memory bounded.  A failure discards it.
+ *
+ * A group's RecipientInfos, hand-built and OpenSSL's, are then sorted
+ * as DER requires for a SET OF (X.690 11.6) and wrapped in one SET.
  */
 #include "cmsri.h"
 
@@ -49,9 +57,10 @@
 #include <openssl/ec.h>
 #include <openssl/err.h>
 #include <openssl/rand.h>
-#include <openssl/rsa.h>
 
 #include "cmsder.h"
+#include "cmsktri.h"
+#include "der.h"
 #include "sslerr.h"
 
 #define KEK_LEN		32
@@ -60,6 +69,7 @@
 struct cmsri {
 	enum cms_keytransport kt;
 	int keybits;			/* content cipher: 128 or 256 */
+	bool agree;			/* template made (EC recipients) */
 	unsigned char kek[KEK_LEN];
 	unsigned char cek[EVP_MAX_KEY_LENGTH];
 	size_t ceklen;
@@ -193,8 +203,8 @@ fail:
 }
 
 struct cmsri *
-cmsri_new(enum cms_cipher cipher, enum cms_keytransport kt, char *err,
-    size_t errlen)
+cmsri_new(enum cms_cipher cipher, enum cms_keytransport kt, bool agree,
+    char *err, size_t errlen)
 {
 	const EVP_CIPHER *evp;
 	struct cmsri *r;
@@ -208,6 +218,15 @@ cmsri_new(enum cms_cipher cipher, enum cms_keytransport kt, char *err,
 	if ((evp = content_cipher(cipher, &r->keybits, &gcm)) == NULL) {
 		snprintf(err, errlen, "no content cipher chosen");
 		goto fail;
+	}
+	r->agree = agree;
+	if (!agree) {
+		r->ceklen = (size_t)r->keybits / 8;
+		if (RAND_priv_bytes(r->cek, (int)r->ceklen) != 1) {
+			ssl_error(err, errlen, "cannot draw a content key");
+			goto fail;
+		}
+		return r;
 	}
 	if (make_template(r, evp, gcm, err, errlen) != 0 ||
 	    recover_cek(r, (size_t)r->keybits / 8, err, errlen) != 0)
@@ -270,50 +289,34 @@ cmsri_check_key(X509 *cert, char *err, size_t errlen)
 	}
 }
 
-/* Step 4: parameters of a new RecipientInfo before it is encrypted. */
+/* Step 4: parameters of a new KeyAgreeRecipientInfo. */
 static int
 set_params(struct cmsri *r, CMS_RecipientInfo *ri)
 {
 	EVP_PKEY_CTX *pctx = CMS_RecipientInfo_get0_pkey_ctx(ri);
 	EVP_CIPHER_CTX *wrap;
 
-	if (pctx == NULL)
+	if (pctx == NULL || CMS_RecipientInfo_type(ri) != CMS_RECIPINFO_AGREE)
 		return -1;
-	switch (CMS_RecipientInfo_type(ri)) {
-	case CMS_RECIPINFO_TRANS:
-		if (r->kt != CMS_KT_RSA_OAEP)
-			return EVP_PKEY_CTX_set_rsa_padding(pctx,
-			    RSA_PKCS1_PADDING) > 0 ? 0 : -1;
-		if (EVP_PKEY_CTX_set_rsa_padding(pctx,
-		    RSA_PKCS1_OAEP_PADDING) <= 0 ||
-		    EVP_PKEY_CTX_set_rsa_oaep_md(pctx, EVP_sha256()) <= 0 ||
-		    EVP_PKEY_CTX_set_rsa_mgf1_md(pctx, EVP_sha256()) <= 0)
-			return -1;
-		return 0;
-	case CMS_RECIPINFO_AGREE:
-		/*
-		 * The parsed template knows no content cipher, so OpenSSL
-		 * cannot pick the key wrap itself: set it (RFC 5753 7.1.7).
-		 */
-		wrap = CMS_RecipientInfo_kari_get0_ctx(ri);
-		if (wrap == NULL)
-			return -1;
-		EVP_CIPHER_CTX_set_flags(wrap, EVP_CIPHER_CTX_FLAG_WRAP_ALLOW);
-		if (EVP_EncryptInit_ex(wrap, r->keybits == 128 ?
-		    EVP_aes_128_wrap() : EVP_aes_256_wrap(), NULL, NULL,
-		    NULL) != 1)
-			return -1;
-		/*
-		 * Only the KDF digest: OpenSSL 3.0's ecdh_cms_encrypt()
-		 * insists on setting the KDF type (X9.63) itself and fails,
-		 * without an error on the queue, if it is already set.
-		 */
-		if (EVP_PKEY_CTX_set_ecdh_kdf_md(pctx, EVP_sha256()) <= 0)
-			return -1;
-		return 0;
-	default:
+	/*
+	 * The parsed template knows no content cipher, so OpenSSL cannot
+	 * pick the key wrap itself: set it (RFC 5753 7.1.7).
+	 */
+	wrap = CMS_RecipientInfo_kari_get0_ctx(ri);
+	if (wrap == NULL)
 		return -1;
-	}
+	EVP_CIPHER_CTX_set_flags(wrap, EVP_CIPHER_CTX_FLAG_WRAP_ALLOW);
+	if (EVP_EncryptInit_ex(wrap, r->keybits == 128 ? EVP_aes_128_wrap() :
+	    EVP_aes_256_wrap(), NULL, NULL, NULL) != 1)
+		return -1;
+	/*
+	 * Only the KDF digest: OpenSSL 3.0's ecdh_cms_encrypt() insists on
+	 * setting the KDF type (X9.63) itself and fails, without an error on
+	 * the queue, if it is already set.
+	 */
+	if (EVP_PKEY_CTX_set_ecdh_kdf_md(pctx, EVP_sha256()) <= 0)
+		return -1;
+	return 0;
 }
 
 /* Step 5: i2d with only the RecipientInfos from index first on. */
@@ -361,23 +364,25 @@ cleanup:
 	return rc;
 }
 
-int
-cmsri_set(struct cmsri *r, X509 *const *certs, size_t n, unsigned char **set,
+/* Steps 3 to 5 for the n EC certificates of one group. */
+static int
+agree_set(struct cmsri *r, X509 *const *certs, size_t n, unsigned char **set,
     size_t *setlen, char *err, size_t errlen)
 {
-	STACK_OF(CMS_RecipientInfo) *ris;
 	CMS_RecipientInfo *ri;
 	int first;
 	size_t i;
 
+	if (!r->agree) {
+		snprintf(err, errlen, "EC recipient, but no key agreement "
+		    "prepared");
+		return -1;
+	}
 	if (r->cms == NULL || (r->used > 0 && r->used + n > RI_BATCH))
 		if (load_template(r, err, errlen) != 0)
 			return -1;
-	ris = CMS_get0_RecipientInfos(r->cms);
-	first = sk_CMS_RecipientInfo_num(ris);
+	first = sk_CMS_RecipientInfo_num(CMS_get0_RecipientInfos(r->cms));
 	for (i = 0; i < n; i++) {
-		if (cmsri_check_key(certs[i], err, errlen) != 0)
-			goto fail;
 		ri = CMS_add1_recipient_cert(r->cms, certs[i], CMS_KEY_PARAM);
 		if (ri == NULL || set_params(r, ri) != 0 ||
 		    CMS_RecipientInfo_encrypt(r->cms, ri) != 1) {
@@ -395,6 +400,99 @@ fail:
 	CMS_ContentInfo_free(r->cms);
 	r->cms = NULL;
 	return -1;
+}
+
+/* One encoded RecipientInfo. */
+struct elem {
+	const unsigned char *der;
+	size_t len;
+};
+
+/* DER SET OF order: octet-wise, a proper prefix first (X.690 11.6). */
+static int
+der_order(const void *a, const void *b)
+{
+	const struct elem *x = a, *y = b;
+	int c = memcmp(x->der, y->der, x->len < y->len ? x->len : y->len);
+
+	if (c != 0)
+		return c;
+	return x->len < y->len ? -1 : x->len > y->len;
+}
+
+int
+cmsri_set(struct cmsri *r, X509 *const *certs, size_t n, unsigned char **set,
+    size_t *setlen, char *err, size_t errlen)
+{
+	unsigned char **ktri = calloc(n, sizeof(*ktri)), *agreed = NULL, *o;
+	struct elem *el = calloc(n + 1, sizeof(*el));
+	X509 **ec = calloc(n, sizeof(*ec));
+	size_t i, nel = 0, nec = 0, agreedlen, content = 0;
+	struct der_cur cur;
+	struct der_elem e;
+	int rc = -1;
+
+	*set = NULL;
+	if (ktri == NULL || el == NULL || ec == NULL) {
+		snprintf(err, errlen, "out of memory");
+		goto cleanup;
+	}
+	for (i = 0; i < n; i++) {
+		if (cmsri_check_key(certs[i], err, errlen) != 0)
+			goto cleanup;
+		if (EVP_PKEY_get_base_id(X509_get0_pubkey(certs[i])) ==
+		    EVP_PKEY_EC) {
+			ec[nec++] = certs[i];
+			continue;
+		}
+		if (cmsktri_make(certs[i], r->kt == CMS_KT_RSA_OAEP, r->cek,
+		    r->ceklen, &ktri[i], &el[nel].len, err, errlen) != 0)
+			goto cleanup;
+		el[nel++].der = ktri[i];
+	}
+	if (nec > 0) {
+		if (agree_set(r, ec, nec, &agreed, &agreedlen, err,
+		    errlen) != 0)
+			goto cleanup;
+		/* Split OpenSSL's SET into its nec KeyAgreeRecipientInfos. */
+		cur = der_cursor(agreed, agreedlen);
+		if (der_next(&cur, DER_SET, &e) != 0)
+			goto malformed;
+		for (cur = der_inside(&e); !der_at_end(&cur); nel++) {
+			if (nel == n || der_next(&cur, 0, &e) != 0)
+				goto malformed;
+			el[nel].der = e.start;
+			el[nel].len = (size_t)der_total(&e);
+		}
+		if (nel != n)
+			goto malformed;
+	}
+	qsort(el, nel, sizeof(*el), der_order);
+	for (i = 0; i < nel; i++)
+		content += el[i].len;
+	*setlen = der_hdr_len(content) + content;
+	if ((*set = malloc(*setlen)) == NULL) {
+		snprintf(err, errlen, "out of memory");
+		goto cleanup;
+	}
+	o = *set + der_put_hdr(*set, DER_SET, content);
+	for (i = 0; i < nel; i++) {
+		memcpy(o, el[i].der, el[i].len);
+		o += el[i].len;
+	}
+	rc = 0;
+	goto cleanup;
+malformed:
+	snprintf(err, errlen, "OpenSSL's RecipientInfos for %zu EC "
+	    "certificates are not one each", nec);
+cleanup:
+	for (i = 0; ktri != NULL && i < n; i++)
+		free(ktri[i]);
+	free(ktri);
+	free(el);
+	free(ec);
+	free(agreed);
+	return rc;
 }
 
 void

@@ -1,12 +1,15 @@
 /*
- * cmsri.h -- one content-encryption key (CEK) and RecipientInfos for it,
- * made by OpenSSL although OpenSSL 3.0 has no API to set the CEK.
+ * cmsri.h -- one content-encryption key (CEK) and RecipientInfos for it.
  *
- * A small "template" CMS object is encrypted by OpenSSL to one KEK
- * recipient whose key only we hold; we unwrap the CEK from it for our own
- * content encryption, and make OpenSSL load the same CEK into parsed
- * copies of the template (by "decrypting" the KEK recipient) to generate
- * RecipientInfos for real recipients.  See cmsri.c for the exact calls.
+ * RSA recipients get a KeyTransRecipientInfo built by hand (cmsktri.c).
+ * EC recipients get a KeyAgreeRecipientInfo made by OpenSSL, although
+ * OpenSSL 3.0 has no API to set the CEK: a small "template" CMS object is
+ * encrypted by OpenSSL to one KEK recipient whose key only we hold; we
+ * unwrap the CEK from it for our own content encryption, and make OpenSSL
+ * load the same CEK into parsed copies of the template (by "decrypting"
+ * the KEK recipient) to generate RecipientInfos for EC recipients.  When
+ * no recipient has an EC key the CEK is simply drawn at random and no
+ * template is made.  See cmsri.c for the exact calls.
  */
 #ifndef SMIME_CMSRI_H
 #define SMIME_CMSRI_H
@@ -22,12 +25,14 @@
 struct cmsri;
 
 /*
- * Make the template and recover its CEK.  cipher: the content cipher
- * (AES-128/256 CBC or GCM; GCM makes an AuthEnvelopedData template).
- * kt: key transport for RSA recipients.  NULL with a reason in err.
+ * Draw the CEK.  cipher: the content cipher (AES-128/256 CBC or GCM).
+ * kt: key transport for RSA recipients.  agree: some recipient has an EC
+ * key, so make the OpenSSL template (GCM: AuthEnvelopedData) and take the
+ * CEK from it; else the CEK is RAND_priv_bytes().  NULL with a reason in
+ * err.
  */
 struct cmsri *cmsri_new(enum cms_cipher cipher, enum cms_keytransport kt,
-    char *err, size_t errlen);
+    bool agree, char *err, size_t errlen);
 
 /* The CEK (owned by r, wiped by cmsri_free) and its length. */
 const unsigned char *cmsri_cek(const struct cmsri *r, size_t *len);
@@ -41,8 +46,9 @@ int cmsri_check_key(X509 *cert, char *err, size_t errlen);
 /*
  * The DER of a RecipientInfos SET with one RecipientInfo per certificate
  * (n >= 1), each encrypting the CEK: KeyTransRecipientInfo for RSA,
- * KeyAgreeRecipientInfo for EC, identified by issuer and serial number.
- * *set is malloc'd (caller frees).  0, or -1 with a reason in err.
+ * KeyAgreeRecipientInfo for EC (only if r was made with agree), each
+ * identified by issuer and serial number, in DER SET OF order.  *set is
+ * malloc'd (caller frees).  0, or -1 with a reason in err.
  */
 int cmsri_set(struct cmsri *r, X509 *const *certs, size_t n,
     unsigned char **set, size_t *setlen, char *err, size_t errlen);

@@ -12,7 +12,10 @@
  * There is no raw ciphertext store: each encoding is made on the fly
  * while encrypting, and kept in memory up to the spool threshold, else
  * in a spool (an unlinked temporary file), so memory does not grow with
- * the message.
+ * the message.  One copy may instead be streamed to its sink during the
+ * encryption pass (cmstail_params.stream): its base64 is never stored,
+ * which saves writing and reading back the whole text when there is only
+ * one copy.
  */
 #ifndef SMIME_CMSTAIL_H
 #define SMIME_CMSTAIL_H
@@ -36,14 +39,28 @@ struct cmstail_params {
 	bool need[3];			/* keep base64(tail[r..])? */
 	const char *dir;		/* spool directory */
 	uint64_t threshold;		/* in memory up to, per encoding */
+	/*
+	 * Optional (stream NULL: none): write base64(tail[stream_r..]) to
+	 * stream as it is made, the text cmstail_copy(stream_r) writes.
+	 * Before its first byte, begin(begin_arg, start, n, ...) is called
+	 * once with the first n = min(2, tail length) tail bytes; it may
+	 * write what goes before (the copy's head) and fails the whole
+	 * encryption by returning -1 with a reason in err.
+	 */
+	const struct sink *stream;
+	unsigned stream_r;
+	int (*begin)(void *arg, const unsigned char *start, size_t n,
+	    char *err, size_t errlen);
+	void *begin_arg;
 };
 
 struct cmstail;
 
 /*
- * Encrypt all of content (read by offset, not changed) and keep the
- * encodings asked for.  Fails if the content's size changes meanwhile.
- * Returns the tail (free with cmstail_free) or NULL with a reason.
+ * Encrypt all of content (read by offset, not changed), keep the
+ * encodings asked for and write the streamed one.  Fails if the content's
+ * size changes meanwhile.  Returns the tail (free with cmstail_free) or
+ * NULL with a reason (the stream may then hold part of its copy).
  */
 struct cmstail *cmstail_encrypt(const struct spool *content,
     const struct cmstail_params *p, char *err, size_t errlen);

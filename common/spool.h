@@ -45,6 +45,34 @@ bool spool_on_disk(const struct spool *sp);
 ssize_t spool_read(const struct spool *sp, uint64_t offset, void *buf,
     size_t len, char *err, size_t errlen);
 
+/*
+ * A read-only look at a spool's bytes without copying them: a pointer
+ * into its memory, or into a read-only mapping of its file.
+ */
+struct spool_view {
+	const unsigned char *p;	/* the byte at the offset asked for */
+	size_t len;		/* bytes at p (0: offset at or past the end) */
+	void *map;		/* the mapping, released by spool_view_end */
+	size_t maplen;
+};
+
+/* Most bytes one view of a spool on disk maps (bounds the resident set). */
+#define SPOOL_VIEW_MAX	(1u << 20)
+
+/*
+ * View up to len bytes at offset (fewer at the end, and at most
+ * SPOOL_VIEW_MAX for a spool on disk).  0 with v filled, or -1 with a
+ * reason in err.  Every view must be ended with spool_view_end() (also
+ * one of length 0) before the spool is freed; the spool must not be
+ * appended to while a view is open.  Like spool_read, it does not change
+ * the spool: concurrent readers may each hold views.
+ */
+int spool_view(const struct spool *sp, uint64_t offset, size_t len,
+    struct spool_view *v, char *err, size_t errlen);
+
+/* Release a view (unmap its window); v is emptied. */
+void spool_view_end(struct spool_view *v);
+
 /* Release memory and close (and so delete) the temporary file. */
 void spool_free(struct spool *sp);
 

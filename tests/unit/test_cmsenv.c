@@ -8,8 +8,10 @@
  * to the exact content, not with anyone else's, carries exactly one
  * RecipientInfo per member with the chosen algorithms, and all copies
  * share the same ciphertext bytes.  Also: 10 MB in bounded memory, empty
- * content, the self-check catching a corrupted group, automatic cipher
- * choice, refused key types, and the openssl CLI reading our output.
+ * content, the self-check catching a corrupted group and tampered copies
+ * (also where it leaves OpenSSL's reading out), automatic cipher choice,
+ * refused key types, a copy streamed while encrypting, and the openssl
+ * CLI reading our output.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -29,8 +31,12 @@
 #include <openssl/err.h>
 #include <openssl/pem.h>
 
+#include "b64out.h"
+#include "cmscheck.h"
 #include "cmsder.h"
 #include "cmsenv.h"
+#include "cmsktri.h"
+#include "der.h"
 #include "pki_fixture.h"
 #include "sink.h"
 #include "spool.h"
@@ -308,10 +314,14 @@ shared_tail(const unsigned char *der, size_t derlen, uint64_t *taillen)
 	return der + plen;
 }
 
-/* Every check on one envelope of the 3 groups. */
+/*
+ * Every check on one envelope of the 3 groups.  streamed: the copy of
+ * group sg written by cms_envelope_new_stream (NULL: none).
+ */
 static void
 check_envelope(struct cms_envelope *env, const struct spool *content,
-    enum cms_cipher cipher, enum cms_keytransport kt)
+    enum cms_cipher cipher, enum cms_keytransport kt,
+    const struct membuf *streamed, size_t sg)
 {
 	bool auth = cipher == CMS_CIPHER_AES128_GCM ||
 	    cipher == CMS_CIPHER_AES256_GCM;
@@ -326,9 +336,13 @@ check_envelope(struct cms_envelope *env, const struct spool *content,
 	    cms_cipher_name(cipher));
 	assert_int_equal(cms_envelope_ngroups(env), 3);
 	for (g = 0; g < 3; g++) {
-		write_copy(env, g, &mb);
-		der[g] = entity_der(&mb, auth, &derlen[g]);
-		free(mb.data);
+		if (streamed != NULL && g == sg) {
+			der[g] = entity_der(streamed, auth, &derlen[g]);
+		} else {
+			write_copy(env, g, &mb);
+			der[g] = entity_der(&mb, auth, &derlen[g]);
+			free(mb.data);
+		}
 		check_recipient_infos(der[g], derlen[g], g, kt);
 		for (person = 0; person < NPEOPLE; person++) {
 			if (!in_group(g, person)) {
@@ -378,6 +392,29 @@ envelope(const struct spool *content, const struct groups *gs,
 	return env;
 }
 
+/*
+ * cms_envelope_new_stream() with group first written to mb (zeroed
+ * here); NULL with the reason in err when it fails.
+ */
+static struct cms_envelope *
+envelope_stream(const struct spool *content, const struct groups *gs,
+    enum cms_cipher cipher, enum cms_keytransport kt, unsigned corrupt,
+    size_t first, struct membuf *mb, char *err, size_t errlen)
+{
+	struct cms_options opt;
+	struct sink s = sink_to_membuf(mb);
+
+	memset(&opt, 0, sizeof(opt));
+	opt.cipher = cipher;
+	opt.kt = kt;
+	opt.spool_dir = tmpdir;
+	opt.spool_threshold = 4096;
+	opt.test_corrupt_group = corrupt;
+	memset(mb, 0, sizeof(*mb));
+	return cms_envelope_new_stream(content, gs->g, gs->n, &opt, first, &s,
+	    err, errlen);
+}
+
 static const enum cms_cipher all_ciphers[] = { CMS_CIPHER_AES128_GCM,
     CMS_CIPHER_AES256_GCM, CMS_CIPHER_AES128_CBC, CMS_CIPHER_AES256_CBC };
 static const enum cms_keytransport all_kts[] = { CMS_KT_AUTO,
@@ -398,7 +435,7 @@ test_matrix(void **state)
 			env = envelope(content, &gs, all_ciphers[c],
 			    all_kts[k], 0);
 			check_envelope(env, content, all_ciphers[c],
-			    all_kts[k]);
+			    all_kts[k], NULL, 0);
 			cms_envelope_free(env);
 		}
 	spool_free(content);
@@ -412,6 +449,8 @@ test_sizes(void **state)
 	struct cms_envelope *env;
 	struct spool *content;
 	struct groups gs;
+	struct membuf mb;
+	char err[512];
 	size_t i, c;
 
 	(void)state;
@@ -422,7 +461,16 @@ test_sizes(void **state)
 			env = envelope(content, &gs, all_ciphers[c],
 			    CMS_KT_AUTO, 0);
 			check_envelope(env, content, all_ciphers[c],
-			    CMS_KT_AUTO);
+			    CMS_KT_AUTO, NULL, 0);
+			cms_envelope_free(env);
+			/* The same with a streamed copy. */
+			env = envelope_stream(content, &gs, all_ciphers[c],
+			    CMS_KT_AUTO, 0, i % 3, &mb, err, sizeof(err));
+			if (env == NULL)
+				fail_msg("stream: %s", err);
+			check_envelope(env, content, all_ciphers[c],
+			    CMS_KT_AUTO, &mb, i % 3);
+			free(mb.data);
 			cms_envelope_free(env);
 			spool_free(content);
 		}
@@ -450,7 +498,8 @@ rss_kb(void)
  * is written to /dev/null.  In KiB, or -1.
  */
 static long
-child_growth(const struct spool *content, const struct groups *gs)
+child_growth(const struct spool *content, const struct groups *gs,
+    bool stream)
 {
 	int fds[2], status;
 	long growth = -1;
@@ -469,9 +518,18 @@ child_growth(const struct spool *content, const struct groups *gs)
 		char err[512];
 		size_t g;
 
-		env = envelope(content, gs, CMS_CIPHER_AES256_GCM,
-		    CMS_KT_AUTO, 0);
-		for (g = 0; g < 3; g++)
+		if (stream) {
+			struct cms_options opt = { .cipher =
+			    CMS_CIPHER_AES256_GCM, .spool_dir = tmpdir };
+
+			env = cms_envelope_new_stream(content, gs->g, gs->n,
+			    &opt, 0, &s, err, sizeof(err));
+			if (env == NULL)
+				_exit(3);
+		} else
+			env = envelope(content, gs, CMS_CIPHER_AES256_GCM,
+			    CMS_KT_AUTO, 0);
+		for (g = stream ? 1 : 0; g < gs->n; g++)
 			if (cms_envelope_write(env, g, &s, err,
 			    sizeof(err)) != 0)
 				_exit(2);
@@ -511,12 +569,26 @@ test_large(void **state)
 	content = make_content(BIG, 64 * 1024);
 	small = make_content(BIG / 10, 64 * 1024);
 	assert_true(spool_on_disk(content));
-	g1 = child_growth(small, &gs);
-	g10 = child_growth(content, &gs);
+	g1 = child_growth(small, &gs, false);
+	g10 = child_growth(content, &gs, false);
 	fprintf(stderr, "resident set growth: 1 MB %ld KiB, 10 MB %ld KiB\n",
 	    g1, g10);
 	assert_true(g1 >= 0 && g10 >= 0);
 	assert_true(g10 - g1 < 2048);
+	/* The same with the first copy streamed, and with a single group. */
+	g1 = child_growth(small, &gs, true);
+	g10 = child_growth(content, &gs, true);
+	fprintf(stderr, "streamed: 1 MB %ld KiB, 10 MB %ld KiB\n", g1, g10);
+	assert_true(g1 >= 0 && g10 >= 0);
+	assert_true(g10 - g1 < 2048);
+	make_groups(&gs, 1, NULL);
+	g1 = child_growth(small, &gs, true);
+	g10 = child_growth(content, &gs, true);
+	fprintf(stderr, "one group streamed: 1 MB %ld KiB, 10 MB %ld KiB\n",
+	    g1, g10);
+	assert_true(g1 >= 0 && g10 >= 0);
+	assert_true(g10 - g1 < 2048);
+	make_groups(&gs, 3, NULL);
 	spool_free(small);
 
 	env = envelope(content, &gs, CMS_CIPHER_AES256_CBC, CMS_KT_AUTO, 0);
@@ -590,6 +662,9 @@ test_many_groups(void **state)
 		    (int)((i + 1) % NPEOPLE), &got, &gotlen), -1);
 		free(der);
 	}
+	/* OpenSSL read copy 0 (the first ktri) and 62 (the first kari). */
+	cms_envelope_stats(env, &st);
+	assert_int_equal(st.openssl_checks, 2);
 	cms_envelope_free(env);
 	free(plain);
 	spool_free(content);
@@ -634,6 +709,264 @@ test_selfcheck_catches_corruption(void **state)
 	    -1);
 	assert_non_null(strstr(err, "self-check"));
 	cms_envelope_free(env);
+	spool_free(content);
+}
+
+/* The IssuerAndSerialNumber DER of a person's certificate (malloc'd). */
+static unsigned char *
+ias_of(int person, size_t *len)
+{
+	unsigned char *name = NULL, *serial = NULL, *out;
+	int nl = i2d_X509_NAME(X509_get_issuer_name(certs[person]), &name);
+	int sl = i2d_ASN1_INTEGER(X509_get_serialNumber(certs[person]),
+	    &serial);
+	size_t hl;
+
+	assert_true(nl > 0 && sl > 0);
+	out = malloc(DER_HDR_MAX + (size_t)nl + (size_t)sl);
+	assert_non_null(out);
+	hl = der_put_hdr(out, DER_SEQ, (size_t)nl + (size_t)sl);
+	memcpy(out + hl, name, (size_t)nl);
+	memcpy(out + hl + nl, serial, (size_t)sl);
+	*len = hl + (size_t)nl + (size_t)sl;
+	OPENSSL_free(name);
+	OPENSSL_free(serial);
+	return out;
+}
+
+/* The head the engine checks: base64(prefix + up to 3 tail bytes). */
+static char *
+head_of(const unsigned char *der, size_t plen, size_t *len)
+{
+	size_t r = (3 - plen % 3) % 3;
+	char *t = malloc(b64out_bound(plen + r) + 8);
+	struct b64out b;
+
+	assert_non_null(t);
+	b64out_init(&b);
+	*len = b64out_update(&b, der, plen + r, t);
+	*len += b64out_final(&b, t + *len);
+	return t;
+}
+
+/* cmscheck_copy on der (a whole copy) against group g's certificates. */
+static int
+check_as(const unsigned char *der, size_t derlen, size_t g,
+    enum cms_keytransport kt, unsigned *seen, char *err, size_t errlen)
+{
+	struct cmscheck_expect x;
+	struct cmsder_copy c;
+	X509 *grp[3];
+	size_t plen, headlen, n = 0;
+	char *head;
+	int rc;
+
+	assert_int_equal(cmsder_parse_prefix(der, derlen, &c, &plen, err,
+	    errlen), 0);
+	while (grouping[g][n] >= 0) {
+		grp[n] = certs[grouping[g][n]];
+		n++;
+	}
+	memset(&x, 0, sizeof(x));
+	x.auth = c.auth;
+	x.alg = c.alg;
+	x.alglen = c.alglen;
+	x.ctlen = c.ctlen;
+	x.prefixlen = plen;
+	x.certs = grp;
+	x.ncerts = n;
+	x.ktri_alg = cmsktri_alg(kt == CMS_KT_RSA_OAEP, &x.ktri_alglen);
+	x.openssl_seen = seen;
+	head = head_of(der, plen, &headlen);
+	rc = cmscheck_copy(head, headlen, &x, err, errlen);
+	free(head);
+	return rc;
+}
+
+/* A copy of der with octet i of the first occurrence of what flipped. */
+static unsigned char *
+tampered(const unsigned char *der, size_t derlen, const void *what,
+    size_t whatlen, size_t i)
+{
+	unsigned char *t = malloc(derlen), *at;
+
+	assert_non_null(t);
+	memcpy(t, der, derlen);
+	at = memmem(t, derlen, what, whatlen);
+	assert_non_null(at);
+	at[i] ^= 0x01;
+	return t;
+}
+
+/*
+ * The per-copy check reads every copy itself: a copy changed in a
+ * recipient identifier, its key transport algorithm or its version is
+ * refused also when OpenSSL's reading is left out (*seen already holds
+ * every kind), as it is for all but the first copy of each kind; a copy
+ * is refused for another group; OpenSSL reads a copy only for a kind of
+ * RecipientInfo it has not read yet.
+ */
+static void
+test_selfcheck_tampered(void **state)
+{
+	static const unsigned char rsa_oid[] = { 0x06, 0x09, 0x2a, 0x86,
+	    0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01 };
+	static const unsigned want_kinds[3] = { CMSCHECK_KTRI | CMSCHECK_KARI,
+	    CMSCHECK_KTRI, CMSCHECK_KARI };
+	const unsigned all = CMSCHECK_KTRI | CMSCHECK_KARI;
+	struct spool *content = make_content(1000, 1 << 20);
+	struct cms_envelope *env;
+	struct groups gs;
+	struct membuf mb;
+	unsigned char *der, *bad, *ias;
+	size_t derlen, iaslen, k, g, i;
+	unsigned seen;
+	char err[512];
+
+	(void)state;
+	make_groups(&gs, 3, NULL);
+	for (k = 1; k < 3; k++) {	/* PKCS#1, OAEP */
+		env = envelope(content, &gs, CMS_CIPHER_AES256_GCM,
+		    all_kts[k], 0);
+		for (g = 0; g < 3; g++) {
+			write_copy(env, g, &mb);
+			der = entity_der(&mb, true, &derlen);
+			free(mb.data);
+			/* As written: passes, with and without OpenSSL. */
+			seen = 0;
+			if (check_as(der, derlen, g, all_kts[k], &seen, err,
+			    sizeof(err)) != 0)
+				fail_msg("group %zu: %s", g, err);
+			assert_int_equal(seen, want_kinds[g]);
+			seen = all;
+			assert_int_equal(check_as(der, derlen, g, all_kts[k],
+			    &seen, err, sizeof(err)), 0);
+			/* Only a new kind makes OpenSSL read a copy. */
+			seen = want_kinds[g] ^ all;
+			assert_int_equal(check_as(der, derlen, g, all_kts[k],
+			    &seen, err, sizeof(err)), 0);
+			assert_int_equal(seen, all);
+			/* Not a copy for another group. */
+			seen = all;
+			assert_int_equal(check_as(der, derlen, (g + 1) % 3,
+			    all_kts[k], &seen, err, sizeof(err)), -1);
+			assert_non_null(strstr(err, "self-check"));
+			/* One octet of a member's serial number changed. */
+			for (i = 0; grouping[g][i] >= 0; i++) {
+				ias = ias_of(grouping[g][i], &iaslen);
+				bad = tampered(der, derlen, ias, iaslen,
+				    iaslen - 1);
+				seen = all;
+				assert_int_equal(check_as(bad, derlen, g,
+				    all_kts[k], &seen, err, sizeof(err)), -1);
+				assert_non_null(strstr(err, "has no "
+				    "RecipientInfo"));
+				free(bad);
+				free(ias);
+			}
+			if (want_kinds[g] & CMSCHECK_KTRI) {
+				/* The key transport algorithm changed. */
+				bad = tampered(der, derlen, rsa_oid,
+				    sizeof(rsa_oid), sizeof(rsa_oid) - 1);
+				seen = all;
+				assert_int_equal(check_as(bad, derlen, g,
+				    all_kts[k], &seen, err, sizeof(err)), -1);
+				assert_non_null(strstr(err, "algorithm"));
+				free(bad);
+				/* Checked for the other key transport. */
+				seen = all;
+				assert_int_equal(check_as(der, derlen, g,
+				    all_kts[3 - k], &seen, err, sizeof(err)),
+				    -1);
+				/* ktri version 0 -> 1 (before its rid). */
+				bad = tampered(der, derlen, "\x02\x01\x00\x30",
+				    4, 2);
+				seen = all;
+				assert_int_equal(check_as(bad, derlen, g,
+				    all_kts[k], &seen, err, sizeof(err)), -1);
+				assert_non_null(strstr(err, "version"));
+				free(bad);
+			}
+			free(der);
+		}
+		cms_envelope_free(env);
+	}
+	spool_free(content);
+}
+
+/*
+ * cms_envelope_new_stream: the streamed copy is a complete, checked copy
+ * like the written ones and shares their ciphertext; it cannot be written
+ * again; with a single group no shared base64 is kept at all; a failed
+ * self-check writes nothing; a failing sink fails the envelope.
+ */
+static void
+test_stream(void **state)
+{
+	struct spool *content = make_content(70000, 4096);
+	struct cms_envelope_stats st;
+	struct cms_envelope *env;
+	struct groups gs;
+	struct membuf mb;
+	struct sink s = sink_to_membuf(&mb);
+	char err[512];
+	size_t c, first;
+
+	(void)state;
+	make_groups(&gs, 3, NULL);
+	for (c = 0; c < 4; c++)
+		for (first = 0; first < 3; first++) {
+			env = envelope_stream(content, &gs, all_ciphers[c],
+			    all_kts[1 + first % 2], 0, first, &mb, err,
+			    sizeof(err));
+			if (env == NULL)
+				fail_msg("%s", err);
+			check_envelope(env, content, all_ciphers[c],
+			    all_kts[1 + first % 2], &mb, first);
+			free(mb.data);
+			memset(&mb, 0, sizeof(mb));
+			assert_int_equal(cms_envelope_write(env, first, &s, err,
+			    sizeof(err)), -1);
+			assert_non_null(strstr(err, "written when"));
+			assert_int_equal(mb.len, 0);
+			cms_envelope_free(env);
+		}
+	/* One group: nothing of the encoded message is kept. */
+	make_groups(&gs, 1, NULL);
+	env = envelope_stream(content, &gs, CMS_CIPHER_AES256_GCM, CMS_KT_AUTO,
+	    0, 0, &mb, err, sizeof(err));
+	assert_non_null(env);
+	cms_envelope_stats(env, &st);
+	assert_int_equal(st.shared_encodings, 0);
+	assert_true(st.shared_base64_bytes == 0);
+	assert_true(mb.len > 70000 * 4 / 3);
+	free(mb.data);
+	cms_envelope_free(env);
+	/* A wrong RecipientInfo in the streamed copy: nothing written. */
+	make_groups(&gs, 3, NULL);
+	for (first = 0; first < 3; first++) {
+		assert_null(envelope_stream(content, &gs,
+		    CMS_CIPHER_AES128_CBC, CMS_KT_AUTO, (unsigned)first + 1,
+		    first, &mb, err, sizeof(err)));
+		assert_non_null(strstr(err, "self-check"));
+		assert_int_equal(mb.len, 0);
+		free(mb.data);
+	}
+	/* The sink fails in mid-copy. */
+	memset(&mb, 0, sizeof(mb));
+	mb.limit = 20000;
+	{
+		struct cms_options opt = { .cipher = CMS_CIPHER_AES256_GCM,
+		    .spool_dir = tmpdir };
+
+		assert_null(cms_envelope_new_stream(content, gs.g, 3, &opt, 1,
+		    &s, err, sizeof(err)));
+		assert_non_null(strstr(err, "output larger than"));
+		/* No such group. */
+		assert_null(cms_envelope_new_stream(content, gs.g, 3, &opt, 3,
+		    &s, err, sizeof(err)));
+	}
+	free(mb.data);
 	spool_free(content);
 }
 
@@ -714,12 +1047,14 @@ test_auto_cipher_envelope(void **state)
 	(void)state;
 	make_groups(&gs, 3, &gcm);
 	env = envelope(content, &gs, CMS_CIPHER_AUTO, CMS_KT_AUTO, 0);
-	check_envelope(env, content, CMS_CIPHER_AES256_GCM, CMS_KT_AUTO);
+	check_envelope(env, content, CMS_CIPHER_AES256_GCM, CMS_KT_AUTO, NULL,
+	    0);
 	cms_envelope_free(env);
 	/* bob's capabilities unknown: CBC for all three copies. */
 	gs.cand[1][0].caps.known = 0;
 	env = envelope(content, &gs, CMS_CIPHER_AUTO, CMS_KT_AUTO, 0);
-	check_envelope(env, content, CMS_CIPHER_AES256_CBC, CMS_KT_AUTO);
+	check_envelope(env, content, CMS_CIPHER_AES256_CBC, CMS_KT_AUTO, NULL,
+	    0);
 	cms_envelope_free(env);
 	spool_free(content);
 }
@@ -991,6 +1326,8 @@ main(void)
 		cmocka_unit_test(test_large),
 		cmocka_unit_test(test_many_groups),
 		cmocka_unit_test(test_selfcheck_catches_corruption),
+		cmocka_unit_test(test_selfcheck_tampered),
+		cmocka_unit_test(test_stream),
 		cmocka_unit_test(test_duplicates_once),
 		cmocka_unit_test(test_auto_cipher_envelope),
 		cmocka_unit_test(test_refused_keys),

@@ -1,6 +1,7 @@
 /*
  * test_spool.c -- memory-then-disk body storage: threshold crossing, a
- * 50 MB body in bounded memory, no file left behind, write errors.
+ * 50 MB body in bounded memory, no file left behind, write errors, and
+ * views (zero-copy reads) of memory and of mapped file windows.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -218,6 +219,84 @@ test_50mb_body_bounded_memory(void **state)
 	free(chunk);
 }
 
+/*
+ * Views of a spool in memory and on disk show the same bytes as
+ * spool_read at every kind of offset: 0, unaligned, a page boundary, the
+ * last byte, the end and beyond; on disk no view maps more than
+ * SPOOL_VIEW_MAX; walking view by view covers every byte exactly once.
+ */
+static void
+test_views(void **state)
+{
+	static const uint64_t offs[] = { 0, 1, 4095, 4096, 4097, 65535,
+	    (1u << 20) + 3, 3000000 - 1, 3000000, 3000001 };
+	const uint64_t total = 3000000;
+	unsigned char *buf = malloc(65536);
+	struct spool *sp[2];
+	struct spool_view v;
+	uint64_t off;
+	char err[256];
+	size_t i, k, j, want;
+
+	(void)state;
+	assert_non_null(buf);
+	sp[0] = spool_new(spool_dir, total);		/* stays in memory */
+	sp[1] = spool_new(spool_dir, 64 * 1024);	/* spills to disk */
+	for (k = 0; k < 2; k++)
+		for (off = 0; off < total; off += 65536) {
+			size_t len = total - off < 65536 ?
+			    (size_t)(total - off) : 65536;
+
+			fill(buf, off, len);
+			assert_int_equal(spool_append(sp[k], buf, len, err,
+			    sizeof(err)), 0);
+		}
+	assert_false(spool_on_disk(sp[0]));
+	assert_true(spool_on_disk(sp[1]));
+	for (k = 0; k < 2; k++) {
+		for (i = 0; i < sizeof(offs) / sizeof(offs[0]); i++) {
+			assert_int_equal(spool_view(sp[k], offs[i], total, &v,
+			    err, sizeof(err)), 0);
+			want = offs[i] >= total ? 0 : (size_t)(total -
+			    offs[i]);
+			if (k == 1 && want > SPOOL_VIEW_MAX)
+				want = SPOOL_VIEW_MAX;
+			assert_int_equal(v.len, want);
+			assert_true(k == 1 || v.map == NULL);
+			for (j = 0; j < v.len; j++)
+				if (v.p[j] != pattern(offs[i] + j))
+					fail_msg("spool %zu offset %llu: byte "
+					    "%zu differs", k, (unsigned long
+					    long)offs[i], j);
+			spool_view_end(&v);
+			assert_null(v.p);
+			assert_int_equal(v.len, 0);
+		}
+		/* Asked for less, given exactly that. */
+		assert_int_equal(spool_view(sp[k], 10, 5, &v, err,
+		    sizeof(err)), 0);
+		assert_int_equal(v.len, 5);
+		assert_int_equal(v.p[4], pattern(14));
+		spool_view_end(&v);
+		/* View after view: every byte once, in order. */
+		for (off = 0;;) {
+			assert_int_equal(spool_view(sp[k], off, (size_t)-1,
+			    &v, err, sizeof(err)), 0);
+			if (v.len == 0)
+				break;
+			assert_int_equal(v.p[0], pattern(off));
+			assert_int_equal(v.p[v.len - 1],
+			    pattern(off + v.len - 1));
+			off += v.len;
+			spool_view_end(&v);
+		}
+		spool_view_end(&v);
+		assert_true(off == total);
+		spool_free(sp[k]);
+	}
+	free(buf);
+}
+
 static void
 test_unusable_directory(void **state)
 {
@@ -267,6 +346,7 @@ main(void)
 		cmocka_unit_test(test_zero_threshold_goes_straight_to_disk),
 		cmocka_unit_test(test_read_past_end_and_partial),
 		cmocka_unit_test(test_50mb_body_bounded_memory),
+		cmocka_unit_test(test_views),
 		cmocka_unit_test(test_unusable_directory),
 		cmocka_unit_test(test_write_error_is_reported),
 	};
