@@ -150,6 +150,8 @@ install: all
 	install -m 644 man/*.8 $(DESTDIR)$(PREFIX)/share/man/man8/
 	test -e $(DESTDIR)$(SYSCONFDIR)/smime-milter.conf || \
 	    install -m 644 conf/smime-milter.conf $(DESTDIR)$(SYSCONFDIR)/
+	test -e $(DESTDIR)$(SYSCONFDIR)/smime-milter.policy || \
+	    install -m 644 conf/smime-milter.policy $(DESTDIR)$(SYSCONFDIR)/
 
 clean:
 	rm -rf build build-san build-fuzz

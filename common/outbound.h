@@ -77,12 +77,13 @@ struct outbound_plan {
 };
 
 /*
- * Decide everything for msg; internal: the client is in
- * InternalNetworks.  Returns 0 (see plan->verdict), or -1 when out of
- * memory.  Free with outbound_plan_free() in both cases.
+ * Decide everything for msg with policy (the one in force when the
+ * message began; NULL: the runtime's current one); internal: the client
+ * is in InternalNetworks.  Returns 0 (see plan->verdict), or -1 when out
+ * of memory.  Free with outbound_plan_free() in both cases.
  */
-int outbound_plan(struct runtime *rt, const struct message *msg,
-    bool internal, struct outbound_plan *plan);
+int outbound_plan(struct runtime *rt, struct policy *policy,
+    const struct message *msg, bool internal, struct outbound_plan *plan);
 void outbound_plan_free(struct outbound_plan *plan);
 
 /* One header change, in libmilter's terms. */
@@ -110,6 +111,14 @@ int outbound_build(struct runtime *rt, const struct message *msg,
     const struct outbound_plan *plan, struct outbound_copy *out, char *err,
     size_t errlen);
 void outbound_copy_free(struct outbound_copy *c);
+
+/*
+ * Only the request header's removal and the subject tag's: for mail that
+ * passes otherwise untouched (already encrypted).  0, or -1 when out of
+ * memory.
+ */
+int outbound_strip_requests(struct runtime *rt, const struct message *msg,
+    struct outbound_copy *out);
 
 /*
  * Send the notice for the RA_NOTIFY recipients to the sender through

@@ -414,3 +414,19 @@ outbound_copy_free(struct outbound_copy *c)
 	spool_free(c->body);
 	memset(c, 0, sizeof(*c));
 }
+
+int
+outbound_strip_requests(struct runtime *rt, const struct message *msg,
+    struct outbound_copy *out)
+{
+	struct header *h = NULL;
+	size_t nh = 0;
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	rc = clean_headers(rt->cfg, msg, &h, &nh, out, false, false);
+	if (h != NULL)
+		free_clean(msg, h, nh);
+	snprintf(out->summary, sizeof(out->summary), "untouched");
+	return rc;
+}

@@ -270,7 +270,8 @@ summarise(struct outbound_plan *plan)
 	for (i = 0; i < plan->n; i++)
 		count[plan->r[i].action]++;
 	snprintf(out, outlen, "policy=%s", verdicts[plan->verdict]);
-	for (a = RA_ENCRYPT; a <= RA_TEMPFAIL; a++)
+	for (a = RA_ENCRYPT; plan->verdict != PLAN_PASS && a <= RA_TEMPFAIL;
+	    a++)
 		if (count[a] > 0) {
 			len = strlen(out);
 			snprintf(out + len, outlen - len, " %s=%zu",
@@ -283,8 +284,10 @@ summarise(struct outbound_plan *plan)
 	snprintf(out + len, outlen - len, " signer=%s rules=",
 	    plan->signer != NULL ? "yes" : plan->sign_why != NULL ?
 	    plan->sign_why : "not needed");
-	/* The rule lines used, each once. */
-	for (i = 0; i < plan->n; i++) {
+	/* The rule lines used, each once (none when nothing was decided). */
+	if (plan->verdict == PLAN_PASS)
+		append_safe(out, outlen, "none");
+	for (i = 0; plan->verdict != PLAN_PASS && i < plan->n; i++) {
 		size_t k;
 		char where[80];
 
@@ -306,8 +309,8 @@ summarise(struct outbound_plan *plan)
 }
 
 int
-outbound_plan(struct runtime *rt, const struct message *msg, bool internal,
-    struct outbound_plan *plan)
+outbound_plan(struct runtime *rt, struct policy *policy,
+    const struct message *msg, bool internal, struct outbound_plan *plan)
 {
 	struct addrlist visible = { 0 };
 	struct mime_info info;
@@ -316,7 +319,8 @@ outbound_plan(struct runtime *rt, const struct message *msg, bool internal,
 	bool want_sign = false;
 
 	memset(plan, 0, sizeof(*plan));
-	plan->policy = runtime_policy(rt);
+	plan->policy = policy != NULL ? policy_retain(policy) :
+	    runtime_policy(rt);
 	if ((plan->r = calloc(msg->nrcpts + 1, sizeof(*plan->r))) == NULL)
 		return -1;
 	plan->n = msg->nrcpts;
@@ -327,6 +331,7 @@ outbound_plan(struct runtime *rt, const struct message *msg, bool internal,
 		    info.is_pgp_encrypted;
 		plan->already_signed = info.is_signed;
 	}
+	plan->request = find_requests(rt->cfg, msg);
 	if (plan->already_encrypted) {
 		set_reply(plan, PLAN_PASS, NULL, NULL);
 		summarise(plan);
@@ -337,7 +342,6 @@ outbound_plan(struct runtime *rt, const struct message *msg, bool internal,
 	plan->trust_why = msg->auth_authen != NULL && *msg->auth_authen !=
 	    '\0' ? "authenticated" : internal ? "internal network" :
 	    "neither authenticated nor internal";
-	plan->request = find_requests(rt->cfg, msg);
 	if (addrlist_visible_from_headers(msg->headers, msg->nheaders,
 	    &visible, err, sizeof(err)) != 0) {
 		/* Without knowing who is visible, nobody can be: fail

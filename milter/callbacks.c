@@ -38,6 +38,7 @@ struct conn {
 	char *mta_host;		/* macro j: the MTA's own name */
 	struct message *msg;
 	struct runtime *rt;	/* taken at MAIL FROM, for this message */
+	struct policy *policy;	/* the policy in force at MAIL FROM */
 	bool internal;		/* client in InternalNetworks */
 };
 
@@ -59,6 +60,8 @@ conn_drop_message(struct conn *conn)
 {
 	message_free(conn->msg);
 	conn->msg = NULL;
+	policy_release(conn->policy);
+	conn->policy = NULL;
 	runtime_release(conn->rt);
 	conn->rt = NULL;
 }
@@ -207,6 +210,7 @@ cb_envfrom(SMFICTX *ctx, char **argv)
 	conn_drop_message(conn);	/* a new MAIL FROM resets the message */
 	if ((conn->rt = runtime_current()) == NULL)
 		return reply_for(ctx, conn, OUT_TEMPFAIL, "no configuration");
+	conn->policy = runtime_policy(conn->rt);
 	conn->internal = netlist_contains_text(
 	    conn->rt->cfg->internal_networks, conn->client_addr);
 	conn->msg = message_new(conn->rt->cfg, argv[0]);
@@ -253,7 +257,7 @@ reject_at_rcpt(struct conn *conn, const char *rcpt, char *reply,
 	if (!cfg->reject_at_rcpt || cfg->mode == MODE_INBOUND ||
 	    loopback_client(conn))
 		return false;
-	p = runtime_policy(conn->rt);
+	p = policy_retain(conn->policy);
 	policy_decide(p, conn->msg->sender, rcpt, &d);
 	if (!d.unavailable && d.s.encrypt == POL_ENCRYPT_REQUIRED &&
 	    d.s.missing_cert == POL_MISSING_REJECT && !d.s.allow_plain_ok) {
@@ -424,7 +428,8 @@ cb_eom(SMFICTX *ctx)
 		conn_drop_message(conn);
 		return SMFIS_CONTINUE;
 	}
-	if (outbound_plan(conn->rt, msg, conn->internal, &plan) != 0) {
+	if (outbound_plan(conn->rt, conn->policy, msg, conn->internal,
+	    &plan) != 0) {
 		outbound_plan_free(&plan);
 		return reply_for(ctx, conn, OUT_TEMPFAIL, "out of memory");
 	}
@@ -436,10 +441,20 @@ cb_eom(SMFICTX *ctx)
 		outbound_plan_free(&plan);
 		return rc;
 	case PLAN_PASS:
+		/* Untouched, except that no request header ever leaves. */
+		if (outbound_strip_requests(conn->rt, msg, &copy) != 0 ||
+		    apply_copy(ctx, &copy, conn->rt->cfg->body_chunk, err,
+		    sizeof(err)) != 0) {
+			outbound_copy_free(&copy);
+			outbound_plan_free(&plan);
+			return reply_for(ctx, conn, OUT_TEMPFAIL,
+			    "cannot remove the request header");
+		}
 		log_qid(LOG_LVL_INFO, msg->qid, "action=accept from=<%s> "
 		    "nrcpt=%zu size=%llu %s reason=\"already encrypted, "
 		    "passed untouched\"", msg->sender, msg->nrcpts,
 		    (unsigned long long)message_size(msg), plan.log);
+		outbound_copy_free(&copy);
 		outbound_plan_free(&plan);
 		conn_drop_message(conn);
 		return SMFIS_CONTINUE;

@@ -110,16 +110,31 @@ print_cert(const struct cert_candidate *c, const char *mark)
 	    sizeof(subject));
 	if (na != NULL && ASN1_TIME_to_tm(na, &tm) == 1)
 		strftime(until, sizeof(until), "%Y-%m-%d", &tm);
-	printf("      %s %s, until %s, from %s%s%s\n", mark, subject, until,
-	    c->source, c->reason[0] != '\0' ? ": " : "", c->reason);
+	printf("        %s %s, until %s: %s%s%s\n", mark, subject, until,
+	    cert_verdict_name(c->verdict), c->reason[0] != '\0' ? ", " : "",
+	    c->reason);
+}
+
+/* Every candidate of every source, judged afresh (no cache). */
+static void
+print_source(const char *source, enum lookup_status st,
+    const struct cert_list *candidates, const char *error, void *arg)
+{
+	size_t i;
+
+	(void)arg;
+	printf("      %s: %s%s%s\n", source, lookup_status_name(st),
+	    error != NULL && *error != '\0' ? ": " : "", error != NULL ?
+	    error : "");
+	for (i = 0; i < candidates->count; i++)
+		print_cert(&candidates->items[i],
+		    candidates->items[i].verdict == CERT_OK ? "use" : "NOT");
 }
 
 static void
 explain_recipient(struct runtime *rt, const struct rcpt_plan *r)
 {
 	char settings[512];
-	struct cert_result res;
-	size_t i;
 
 	printf("%s%s\n", r->addr, r->hidden ? "  (hidden: not in To/Cc)" :
 	    "");
@@ -140,14 +155,8 @@ explain_recipient(struct runtime *rt, const struct rcpt_plan *r)
 		    r->d.requested & POL_REQ_SIGN ? " sign" : "",
 		    r->d.requested & POL_REQ_PLAIN_OK ? " plain-ok" : "");
 	if (r->d.s.encrypt != POL_ENCRYPT_NEVER && !r->d.unavailable) {
-		certlookup_find(rt->certs, r->addr, &res);
-		printf("  certificates: %s%s\n", lookup_status_name(res.status),
-		    res.status == LOOKUP_ERROR ? res.error : "");
-		for (i = 0; i < res.usable.count; i++)
-			print_cert(&res.usable.items[i], "use");
-		for (i = 0; i < res.rejected.count; i++)
-			print_cert(&res.rejected.items[i], "NOT");
-		cert_result_free(&res);
+		printf("  certificates: %s\n", lookup_status_name(r->lookup));
+		certlookup_explain(rt->certs, r->addr, print_source, NULL);
 	}
 	printf("  action:   %s (%s)\n\n", rcpt_action_name(r->action), r->why);
 }
@@ -199,7 +208,7 @@ ctl_policy_explain(int argc, char **argv)
 	if (a.client != NULL)
 		internal = netlist_contains_text(rt->cfg->internal_networks,
 		    a.client);
-	if (outbound_plan(rt, msg, internal, &plan) != 0) {
+	if (outbound_plan(rt, NULL, msg, internal, &plan) != 0) {
 		outbound_plan_free(&plan);
 		rc = EX_OSERR;
 		goto done;

@@ -21,6 +21,8 @@
 --       tag removed
 --   R7  authenticated, subject tag on a recipient without certificate:
 --       the request raises to required: 550 at end-of-data
+--   R8  already encrypted: passes untouched but for the request header
+-- With -D only=R3 just that case runs (after a reload).
 
 local SMFIC_BODYEOB = string.byte("E")
 
@@ -100,6 +102,16 @@ end
 
 local function main()
 	local conn
+
+	if only == "R3" then
+		conn = open("R3b")
+		envelope(conn, "R3b", "sender@example.test", nil, {
+			{ "x@defer.test", SMFIR_CONTINUE } })
+		content(conn, "R3b", std_headers("x@defer.test"))
+		reply_is(conn, "R3b eom", SMFIR_REPLYCODE)
+		mt.disconnect(conn)
+		return
+	end
 
 	-- R1: rejected at RCPT, the other recipient unaffected
 	conn = open("R1")
@@ -205,6 +217,27 @@ local function main()
 	content(conn, "R7", std_headers("ok@other.test",
 	    { { "Subject", "[SECURE] again" } }))
 	reply_is(conn, "R7 eom", SMFIR_REPLYCODE)
+	mt.disconnect(conn)
+
+	-- R8: already encrypted, to a recipient whose mail must be
+	-- encrypted and who has no certificate: passes untouched, only the
+	-- request header goes
+	conn = open("R8")
+	envelope(conn, "R8", "sender@example.test", nil, {
+		{ "x@plainok.test", SMFIR_CONTINUE } })
+	content(conn, "R8", std_headers("x@plainok.test", {
+		{ "MIME-Version", "1.0" },
+		{ "Content-Type", "application/pkcs7-mime; " ..
+		    "smime-type=enveloped-data; name=smime.p7m" },
+		{ "X-SMIME-Request", "encrypt" } }))
+	reply_is(conn, "R8 eom", SMFIR_CONTINUE)
+	if mt.eom_check(conn, MT_BODYCHANGE) then
+		fail("R8: encrypted mail was changed")
+	end
+	if not mt.eom_check(conn, MT_HDRDELETE, "X-SMIME-Request") and
+	   not mt.eom_check(conn, MT_HDRCHANGE, "X-SMIME-Request", "") then
+		fail("R8: request header not removed")
+	end
 	mt.disconnect(conn)
 end
 

@@ -76,7 +76,24 @@ grep -Eq "R6: action=accept .*request=encrypt,plain-ok trusted=yes" "$log" \
     || fail "R6 log line: $(grep 'R6:' "$log")"
 grep -Eq "R7: action=reject .*request=encrypt trusted=yes" "$log" \
     || fail "R7 log line: $(grep 'R7:' "$log")"
+grep -Eq "R8: action=accept .*reason=\"already encrypted" "$log" \
+    || fail "R8 log line: $(grep 'R8:' "$log")"
 if grep -qi "passphrase\|BEGIN .*PRIVATE" "$log"; then
     fail "key material or passphrase in the log"
 fi
+
+# A broken policy on reload is refused and the running one stays: the
+# defer rule still applies afterwards.
+echo "to *@defer.test encrypt=sometimes" >>"$TMP/policy"
+kill -HUP "$MPID"
+for ((i = 0; i < 50; i++)); do
+    grep -q "reload failed" "$log" && break
+    sleep 0.1
+done
+grep -q "reload failed, keeping the running configuration: .*policy:5:25: encrypt" \
+    "$log" || fail "bad policy on reload not refused with file:line:col: $(grep reload "$log")"
+run_lua "$HERE/policy.lua" -D "socket=inet:$PORT@127.0.0.1" -D only=R3
+sleep 0.2
+grep -Eq "R3b: action=tempfail .*defer=1" "$log" \
+    || fail "after the refused reload the old policy is not in force"
 echo "PASS $NAME"

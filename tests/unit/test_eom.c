@@ -200,7 +200,7 @@ test_encrypt_one(void **state)
 	char err[512];
 
 	(void)state;
-	assert_int_equal(outbound_plan(rt, m, false, &plan), 0);
+	assert_int_equal(outbound_plan(rt, NULL, m, false, &plan), 0);
 	assert_int_equal(plan.verdict, PLAN_DELIVER);
 	assert_int_equal(plan.r[0].action, RA_ENCRYPT);
 	assert_int_equal(plan.request, 0u + POL_REQ_ENCRYPT);
@@ -234,7 +234,7 @@ test_bcc_never_shared(void **state)
 	char err[512];
 
 	(void)state;
-	assert_int_equal(outbound_plan(rt, m, false, &plan), 0);
+	assert_int_equal(outbound_plan(rt, NULL, m, false, &plan), 0);
 	assert_int_equal(plan.verdict, PLAN_DELIVER);
 	assert_false(plan.r[0].hidden);
 	assert_true(plan.r[1].hidden);
@@ -280,7 +280,7 @@ test_missing_cert_actions(void **state)
 		    to_alice);
 		struct outbound_plan plan;
 
-		assert_int_equal(outbound_plan(rt, m, false, &plan), 0);
+		assert_int_equal(outbound_plan(rt, NULL, m, false, &plan), 0);
 		if (plan.verdict != t[i].verdict)
 			fail_msg("%s: verdict %d", t[i].policy, plan.verdict);
 		if (t[i].rcode != NULL) {
@@ -312,7 +312,7 @@ test_lookup_error_and_group_tempfail(void **state)
 	struct outbound_plan plan;
 
 	(void)state;
-	assert_int_equal(outbound_plan(rt, m, false, &plan), 0);
+	assert_int_equal(outbound_plan(rt, NULL, m, false, &plan), 0);
 	assert_int_equal(plan.verdict, PLAN_TEMPFAIL);
 	assert_string_equal(plan.rcode, "451");
 	assert_non_null(strstr(plan.reply, "policy group g"));
@@ -334,7 +334,7 @@ test_already_encrypted(void **state)
 	struct outbound_plan plan;
 
 	(void)state;
-	assert_int_equal(outbound_plan(rt, m, false, &plan), 0);
+	assert_int_equal(outbound_plan(rt, NULL, m, false, &plan), 0);
 	assert_int_equal(plan.verdict, PLAN_PASS);
 	outbound_plan_free(&plan);
 	message_free(m);
@@ -354,10 +354,10 @@ test_requests_need_trust(void **state)
 	struct outbound_plan plan;
 
 	(void)state;
-	assert_int_equal(outbound_plan(rt, m, false, &plan), 0);
+	assert_int_equal(outbound_plan(rt, NULL, m, false, &plan), 0);
 	assert_int_equal(plan.verdict, PLAN_REJECT);	/* not trusted */
 	outbound_plan_free(&plan);
-	assert_int_equal(outbound_plan(rt, m, true, &plan), 0);
+	assert_int_equal(outbound_plan(rt, NULL, m, true, &plan), 0);
 	assert_int_equal(plan.verdict, PLAN_DELIVER);	/* internal */
 	assert_int_equal(plan.r[0].action, RA_PLAIN);
 	outbound_plan_free(&plan);
