@@ -8,9 +8,11 @@
  * policy on reload while messages in flight keep the one they started
  * with.  Deciding is a pure function of the policy and its arguments.
  *
- * Parts: policy_parse.c (syntax, includes, groups), policy_index.c (the
- * look-up structures and policy_decide), policy_request.c (request
- * header and subject tag), policy_names.c (setting names).
+ * Parts: policy_parse.c (syntax, includes, settings), policy_groups.c
+ * (group resolution, LDAP members, cycles), policy_load.c (assembly and
+ * the entry points below), policy_index.c (the look-up structures and
+ * policy_decide), policy_request.c (request header and subject tag),
+ * policy_names.c (setting names, defaults, the string arena).
  */
 #ifndef SMIME_POLICY_H
 #define SMIME_POLICY_H
