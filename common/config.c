@@ -194,6 +194,15 @@ static const struct option option_table[] = {
 	{ "RejectAtRcpt", OPT_BOOL, OFF(reject_at_rcpt), "yes", 0, 0, NULL,
 	    "reject a recipient at RCPT TO when the policy alone requires "
 	    "encryption and no certificate exists", NULL },
+	{ "ReinjectSecretFile", OPT_PATH, OFF(reinject_secret_file), NULL, 0,
+	    0, NULL, "file with the secret that marks re-submitted copies; "
+	    "unset: a random secret for the daemon's lifetime", NULL },
+	{ "ReinjectTimeout", OPT_DURATION, OFF(reinject_timeout), "60s", 5,
+	    3600, NULL, "how long one re-submission to ReinjectSocket may "
+	    "take", NULL },
+	{ "JournalDir", OPT_PATH, OFF(journal_dir), NULL, 0, 0, NULL,
+	    "where the copies already re-submitted are recorded; unset: "
+	    "SpoolDir/smime-milter-journal", NULL },
 	{ "ReplaceBodyChunk", OPT_SIZE, OFF(body_chunk), "65535", 512, 65535,
 	    NULL, "largest piece of a new body sent to the MTA at once", NULL },
 };

@@ -69,6 +69,9 @@ struct config {
 	struct sockspec reinject;	/* ReinjectSocket */
 	bool reject_at_rcpt;		/* RejectAtRcpt */
 	uint64_t body_chunk;		/* ReplaceBodyChunk, bytes */
+	char *reinject_secret_file;	/* ReinjectSecretFile */
+	char *journal_dir;		/* JournalDir; NULL: under SpoolDir */
+	unsigned reinject_timeout;	/* ReinjectTimeout, seconds */
 
 	char **values;			/* text of every option, table order */
 };

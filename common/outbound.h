@@ -68,6 +68,8 @@ struct outbound_plan {
 	bool trusted;			/* authenticated or internal */
 	const char *trust_why;
 	bool already_encrypted, already_signed;
+	bool resubmitted;		/* our own marker verified: pass */
+	bool forged_marker;		/* a marker that does not verify */
 	const struct signer *signer;	/* NULL: nothing is signed */
 	const char *sign_why;		/* why there is no signer */
 	enum plan_verdict verdict;
@@ -94,22 +96,55 @@ struct header_edit {
 	char *value;		/* HE_CHANGE: NULL deletes the field */
 };
 
+/* A copy re-submitted through ReinjectSocket (SPEC M8). */
+struct outbound_extra {
+	const char **rcpts;	/* the message's strings */
+	size_t nrcpts;
+	struct spool *message;	/* header (marker first) and body */
+	bool hidden;		/* a Bcc recipient's own copy */
+	char what[80];		/* "encrypted", "signed", "plain" */
+};
+
+/*
+ * What end-of-data does: the copy that stays in the SMTP transaction
+ * (header edits, new body, recipients deleted) and the copies to
+ * re-submit.  Delivery groups (SPEC M8): visible encrypted recipients
+ * share a copy; every Bcc recipient gets a copy of its own (bcc shared:
+ * one for all of them); signed-only and plain recipients get their own
+ * copy; no Bcc recipient is ever in a copy with anybody else when it is
+ * encrypted, and Bcc fields are on no copy.  The visible encrypted copy
+ * stays in the transaction where there is one.
+ */
 struct outbound_copy {
 	struct header_edit *edits;
 	size_t nedits;
 	struct spool *body;	/* new body, NULL: keep the body */
-	char **drop_rcpts;	/* recipients to delete (notified ones) */
+	char **drop_rcpts;	/* recipients to delete from the transaction */
 	size_t ndrop;
-	char summary[200];	/* "encrypted aes256-gcm to 2, signed" */
+	struct outbound_extra *extra;
+	size_t nextra;
+	char summary[300];	/* "encrypted aes256-gcm to 2; +2 copies" */
 };
 
 /*
- * Build the copy for the recipients that stay.  0, or -1 with a reason
- * (the caller tempfails: fail closed).  Free with outbound_copy_free().
+ * Build every copy.  secret signs the marker of re-submitted copies.
+ * 0, or -1 with a reason (the caller tempfails: fail closed).  Free with
+ * outbound_copy_free().
  */
 int outbound_build(struct runtime *rt, const struct message *msg,
     const struct outbound_plan *plan, struct outbound_copy *out, char *err,
     size_t errlen);
+
+/*
+ * Hand the re-submitted copies to ReinjectSocket in one connection, one
+ * transaction each, skipping those the journal says went out already
+ * (a retry after a failure half-way); progress(arg) is called between
+ * copies (smfi_progress).  0, or -1 with the SMTP error (the caller
+ * tempfails the original: nothing is lost).
+ */
+int outbound_submit(struct runtime *rt, const struct message *msg,
+    const struct outbound_copy *c, const char *helo,
+    void (*progress)(void *arg), void *arg, char *err, size_t errlen);
 void outbound_copy_free(struct outbound_copy *c);
 
 /*

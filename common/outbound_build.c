@@ -1,61 +1,75 @@
 /*
- * outbound_build.c -- the copy that stays in the SMTP transaction: header
- * edits (request header and subject tag removed, outer header rules of
- * outer.h) and the new body: the content built once, signed with the
- * sender's key and/or encrypted for every recipient's certificates.  The
- * CMS self-check in cms_envelope_write() runs before anything is handed
- * back (fail closed).
+ * outbound_build.c -- delivery groups (SPEC M8) and their copies.
  *
- * One copy serves every recipient only when they all get the same
- * treatment and no Bcc recipient would be listed in a shared envelope;
- * otherwise this returns an error and the caller tempfails, because
- * several copies need the delivery-group machinery.
+ * Recipients that stay are put into groups by what their copy must be
+ * (encrypted or not, signed or not, with which settings) and by
+ * visibility: an encrypted copy lists its recipients' certificates in its
+ * RecipientInfos, so a Bcc recipient never shares one with anybody else
+ * (with "bcc shared", Bcc recipients share one copy among themselves).
+ * Signed-only and plain copies name no recipient and are shared.
+ *
+ * The content is built once per variant (the same protection settings);
+ * all encrypted groups of a variant get their RecipientInfos around one
+ * ciphertext (cmsenv.h), each copy checked before it is handed back.
+ * The group that stays in the SMTP transaction becomes header edits and
+ * a new body; the others become whole messages for re-submission, each
+ * with a marker (marker.h) so the milter lets them pass when they come
+ * back.
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 
 #include "certlookup.h"
 #include "cmsenv.h"
 #include "config.h"
+#include "marker.h"
 #include "message.h"
 #include "mime.h"
-#include "outbound.h"
+#include "outbound_int.h"
 #include "outer.h"
 #include "runtime.h"
 #include "sink.h"
 #include "smime_sign.h"
 #include "spool.h"
 
-#define ENTITY_HEADER_MAX (64u * 1024u)
-
-static int
-add_edit(struct outbound_copy *c, int op, const char *name, unsigned index,
-    const char *value)
-{
-	struct header_edit *e;
-	void *nv = realloc(c->edits, (c->nedits + 1) * sizeof(*c->edits));
-
-	if (nv == NULL)
-		return -1;
-	c->edits = nv;
-	e = &c->edits[c->nedits];
-	memset(e, 0, sizeof(*e));
-	e->op = op;
-	e->index = index;
-	e->name = strdup(name);
-	e->value = value != NULL ? strdup(value) : NULL;
-	c->nedits++;
-	if (e->name == NULL || (value != NULL && e->value == NULL))
-		return -1;
-	return 0;
-}
-
-/* The treatment every kept recipient must share for one copy. */
+/* What one copy must be. */
 struct treatment {
 	bool encrypt, sign;
 	struct policy_settings s;
+};
+
+struct group {
+	size_t *idx;		/* into plan->r */
+	size_t n;
+	struct treatment t;
+	bool hidden;
+	size_t variant;
+	size_t slot;		/* its group number in the variant's envelope */
+	struct cert_list certs;	/* encrypted: everybody's certificates */
+	struct spool *entity;	/* encrypted: its own entity */
+};
+
+/* Groups with the same protection share the content and signature. */
+struct variant {
+	struct treatment t;
+	struct spool *content, *signed_ent;
+	struct cms_envelope *env;
+	size_t nenc;		/* encrypted groups in env */
+};
+
+struct build {
+	struct runtime *rt;
+	const struct message *msg;
+	const struct outbound_plan *plan;
+	struct group *g;
+	size_t ng;
+	struct variant *v;
+	size_t nv;
+	char *err;
+	size_t errlen;
 };
 
 static bool
@@ -67,7 +81,8 @@ same_treatment(const struct treatment *a, const struct treatment *b)
 		return false;
 	if (a->encrypt && (a->s.cipher != b->s.cipher ||
 	    a->s.key_transport != b->s.key_transport ||
-	    a->s.protect_headers != b->s.protect_headers))
+	    a->s.protect_headers != b->s.protect_headers ||
+	    a->s.encrypt_to_sender != b->s.encrypt_to_sender))
 		return false;
 	return true;
 }
@@ -76,156 +91,86 @@ static void
 treatment_of(const struct outbound_plan *plan, const struct rcpt_plan *r,
     struct treatment *t)
 {
+	memset(t, 0, sizeof(*t));
 	t->s = r->d.s;
 	t->encrypt = r->action == RA_ENCRYPT;
 	t->sign = plan->signer != NULL && (r->action == RA_SIGN ||
 	    (r->action == RA_ENCRYPT && r->d.s.sign != SIGN_NONE));
-	if (t->sign && r->action == RA_SIGN && r->d.s.sign == SIGN_NONE)
-		t->s.sign = SIGN_CLEAR;	/* missing-cert sign-only */
+	/* missing-cert sign-only under sign=none still signs (clear). */
+	if (t->sign && t->s.sign == SIGN_NONE)
+		t->s.sign = SIGN_CLEAR;
+	if (!t->sign) {
+		t->s.sign = SIGN_NONE;
+		t->s.digest = DIGEST_SHA256;
+	}
+}
+
+static bool
+transformed(const struct treatment *t)
+{
+	return t->encrypt || t->sign;
+}
+
+static int
+group_add(struct build *b, size_t gi, size_t ri)
+{
+	struct group *g = &b->g[gi];
+	size_t *nv = realloc(g->idx, (g->n + 1) * sizeof(*nv));
+
+	if (nv == NULL)
+		return -1;
+	g->idx = nv;
+	g->idx[g->n++] = ri;
+	return 0;
 }
 
 /*
- * The header fields as the copy's content sees them: without the
- * request header, with the subject tag removed.
+ * Put recipient ri into a group: an existing one with the same
+ * treatment and visibility (an encrypted Bcc recipient only with "bcc
+ * shared", and only with other Bcc recipients), or a new one.
  */
 static int
-clean_headers(const struct config *cfg, const struct message *msg,
-    struct header **out, size_t *n, struct outbound_copy *c, bool outer,
-    bool protect)
+place(struct build *b, size_t ri)
 {
-	struct header *h = calloc(msg->nheaders + 1, sizeof(*h));
-	char value[1024], untagged[1024];
-	size_t i, k, m = 0;
+	const struct rcpt_plan *r = &b->plan->r[ri];
+	struct treatment t;
+	bool own, hidden;
+	size_t gi;
 
-	if (h == NULL)
-		return -1;
-	for (i = 0; i < msg->nheaders; i++) {
-		const struct header *o = &msg->headers[i];
-		unsigned index = 1;
-		enum outer_action act;
+	treatment_of(b->plan, r, &t);
+	hidden = t.encrypt && r->hidden;
+	own = hidden && r->d.s.bcc == POL_BCC_INDIVIDUAL;
+	for (gi = 0; !own && gi < b->ng; gi++)
+		if (b->g[gi].hidden == hidden &&
+		    same_treatment(&b->g[gi].t, &t) &&
+		    !(hidden && b->g[gi].t.s.bcc == POL_BCC_INDIVIDUAL))
+			return group_add(b, gi, ri);
+	gi = b->ng;
+	{
+		struct group *ng = realloc(b->g, (b->ng + 1) * sizeof(*ng));
 
-		for (k = 0; k < i; k++)
-			index += strcasecmp(msg->headers[k].name, o->name) == 0;
-		if (cfg->request_header[0] != '\0' &&
-		    strcasecmp(o->name, cfg->request_header) == 0) {
-			if (add_edit(c, HE_CHANGE, o->name, index, NULL) != 0)
-				goto oom;
-			continue;
-		}
-		h[m] = *o;
-		act = outer ? outer_action(o->name, protect) : OUTER_KEEP;
-		if (cfg->subject_tag[0] != '\0' &&
-		    strcasecmp(o->name, "Subject") == 0 &&
-		    mime_unfold(o->value, value, sizeof(value)) >= 0 &&
-		    policy_subject_untag(value, cfg->subject_tag, untagged,
-		    sizeof(untagged))) {
-			if ((h[m].value = strdup(untagged)) == NULL)
-				goto oom;
-			if (act == OUTER_KEEP && add_edit(c, HE_CHANGE,
-			    o->name, index, untagged) != 0)
-				goto oom;
-		}
-		/* One edit per field: the milter applies them last first. */
-		if (act == OUTER_DROP && add_edit(c, HE_CHANGE, o->name, index,
-		    NULL) != 0)
-			goto oom;
-		if (act == OUTER_REPLACE && add_edit(c, HE_CHANGE, o->name,
-		    index, outer_value(o->name, h[m].value)) != 0)
-			goto oom;
-		m++;
+		if (ng == NULL)
+			return -1;
+		b->g = ng;
 	}
-	*out = h;
-	*n = m;
-	return 0;
-oom:
-	*out = h;	/* the caller frees with free_clean() */
-	*n = m + 1;
-	return -1;
+	memset(&b->g[gi], 0, sizeof(b->g[gi]));
+	b->g[gi].t = t;
+	b->g[gi].hidden = hidden;
+	b->ng++;
+	return group_add(b, gi, ri);
 }
 
-static void
-free_clean(const struct message *msg, struct header *h, size_t n)
+/* The group that stays in the transaction: the visible encrypted one if
+ * there is one, else the first. */
+static size_t
+staying_group(const struct build *b)
 {
-	size_t i, k;
+	size_t gi;
 
-	/* Values that are not the message's own were strdup'ed. */
-	for (i = 0; i < n; i++) {
-		for (k = 0; k < msg->nheaders; k++)
-			if (h[i].value == msg->headers[k].value)
-				break;
-		if (k == msg->nheaders)
-			free(h[i].value);
-	}
-	free(h);
-}
-
-/* Split "Field: value CRLF ... CRLF CRLF body" into edits and body. */
-static int
-split_entity(const struct spool *entity, struct outbound_copy *c,
-    const struct config *cfg, char *err, size_t errlen)
-{
-	char *head = malloc(ENTITY_HEADER_MAX + 1), *p, *end, *line, *colon;
-	ssize_t got = head != NULL ? spool_read(entity, 0, head,
-	    ENTITY_HEADER_MAX, err, errlen) : -1;
-	uint64_t body_at, off;
-	char buf[65536];
-
-	if (head == NULL || got <= 0) {
-		free(head);
-		if (got == 0 || head == NULL)
-			snprintf(err, errlen, "empty protected entity");
-		return -1;
-	}
-	head[got] = '\0';
-	if ((end = strstr(head, "\r\n\r\n")) == NULL) {
-		free(head);
-		snprintf(err, errlen, "protected entity without header end");
-		return -1;
-	}
-	body_at = (uint64_t)(end - head) + 4;
-	end[2] = '\0';
-	if (add_edit(c, HE_ADD, "MIME-Version", 0, "1.0") != 0)
-		goto oom;
-	for (p = head; *p != '\0'; ) {
-		line = p;
-		/* Unfold: a field ends at a CRLF not followed by WSP. */
-		while ((p = strstr(p, "\r\n")) != NULL && (p[2] == ' ' ||
-		    p[2] == '\t')) {
-			p[0] = ' ';
-			p[1] = ' ';
-		}
-		if (p == NULL)
-			break;
-		*p = '\0';
-		p += 2;
-		if ((colon = strchr(line, ':')) == NULL)
-			continue;
-		*colon = '\0';
-		colon++;
-		while (*colon == ' ')
-			colon++;
-		if (add_edit(c, HE_ADD, line, 0, colon) != 0)
-			goto oom;
-	}
-	free(head);
-	head = NULL;
-	if ((c->body = spool_new(cfg->spool_dir, cfg->spool_threshold)) ==
-	    NULL)
-		goto oom;
-	for (off = body_at; ; off += (uint64_t)got) {
-		got = spool_read(entity, off, buf, sizeof(buf), err, errlen);
-		if (got < 0)
-			return -1;
-		if (got == 0)
-			break;
-		if (spool_append(c->body, buf, (size_t)got, err, errlen) != 0)
-			return -1;
-	}
+	for (gi = 0; gi < b->ng; gi++)
+		if (b->g[gi].t.encrypt && !b->g[gi].hidden)
+			return gi;
 	return 0;
-oom:
-	free(head);
-	snprintf(err, errlen, "out of memory");
-	return -1;
 }
 
 /* encrypt-to-sender: the sender's own certificates join the envelope. */
@@ -240,96 +185,294 @@ add_sender_certs(struct runtime *rt, const struct message *msg,
 	cert_result_free(&res);
 }
 
+/* Content and signature of a variant. */
 static int
-protect(struct runtime *rt, const struct message *msg,
-    const struct outbound_plan *plan, const struct treatment *t,
-    struct outbound_copy *c, char *err, size_t errlen)
+build_variant(struct build *b, struct variant *v, const struct header *h,
+    size_t nh)
 {
-	const struct config *cfg = rt->cfg;
-	struct mime_options mopt = { t->encrypt && t->s.protect_headers,
-	    t->encrypt ? "cipher" : "clear" };
-	struct spool *content = NULL, *signed_ent = NULL, *enc = NULL;
-	const struct spool *entity;
-	struct cms_envelope *env = NULL;
-	struct cert_list certs = { 0 };
-	struct header *h = NULL;
-	size_t nh = 0, i;
-	bool to_sender = false;
+	const struct config *cfg = b->rt->cfg;
+	struct mime_options mopt = { v->t.encrypt && v->t.s.protect_headers,
+	    v->t.encrypt ? "cipher" : "clear" };
+	struct sink s;
+
+	if ((v->content = spool_new(cfg->spool_dir, cfg->spool_threshold)) ==
+	    NULL)
+		goto oom;
+	s = sink_to_spool(v->content);
+	if (mime_build_content(h, nh, b->msg->body, &mopt, &s, NULL, b->err,
+	    b->errlen) != 0)
+		return -1;
+	if (v->t.sign) {
+		struct sign_options so = { v->t.s.sign, v->t.s.digest, false };
+
+		if ((v->signed_ent = spool_new(cfg->spool_dir,
+		    cfg->spool_threshold)) == NULL)
+			goto oom;
+		s = sink_to_spool(v->signed_ent);
+		if (smime_sign_entity(v->content, b->plan->signer, &so,
+		    cfg->spool_dir, &s, b->err, b->errlen) != 0)
+			return -1;
+	}
+	return 0;
+oom:
+	snprintf(b->err, b->errlen, "out of memory");
+	return -1;
+}
+
+static const struct spool *
+variant_entity(const struct variant *v)
+{
+	return v->signed_ent != NULL ? v->signed_ent : v->content;
+}
+
+/* One envelope per encrypted variant, every group's copy written. */
+static int
+encrypt_variant(struct build *b, size_t vi)
+{
+	const struct config *cfg = b->rt->cfg;
+	struct variant *v = &b->v[vi];
+	struct cms_options copt = { v->t.s.cipher, v->t.s.key_transport,
+	    cfg->spool_dir, cfg->spool_threshold, 0 };
+	struct cms_group *cg = calloc(b->ng + 1, sizeof(*cg));
+	size_t gi, k, n = 0;
 	struct sink s;
 	int rc = -1;
 
-	if (clean_headers(cfg, msg, &h, &nh, c, true,
-	    mopt.protect_headers) != 0) {
-		snprintf(err, errlen, "out of memory");
-		goto done;
-	}
-	if ((content = spool_new(cfg->spool_dir, cfg->spool_threshold)) ==
-	    NULL)
+	if (cg == NULL)
 		goto oom;
-	s = sink_to_spool(content);
-	if (mime_build_content(h, nh, msg->body, &mopt, &s, NULL, err,
-	    errlen) != 0)
-		goto done;
-	entity = content;
-	if (t->sign) {
-		struct sign_options so = { t->s.sign, t->s.digest, false };
+	for (gi = 0; gi < b->ng; gi++) {
+		struct group *g = &b->g[gi];
 
-		if ((signed_ent = spool_new(cfg->spool_dir,
+		if (g->variant != vi || !g->t.encrypt)
+			continue;
+		for (k = 0; k < g->n; k++)
+			if (cert_list_copy(&g->certs,
+			    &b->plan->r[g->idx[k]].certs) != 0)
+				goto oom;
+		if (g->t.s.encrypt_to_sender)
+			add_sender_certs(b->rt, b->msg, &g->certs);
+		g->slot = n;
+		cg[n].recips = g->certs.items;
+		cg[n].nrecips = g->certs.count;
+		cg[n].label = g->hidden ? "bcc" : "visible";
+		n++;
+	}
+	if ((v->env = cms_envelope_new(variant_entity(v), cg, n, &copt,
+	    b->err, b->errlen)) == NULL)
+		goto done;
+	v->nenc = n;
+	for (gi = 0; gi < b->ng; gi++) {
+		struct group *g = &b->g[gi];
+
+		if (g->variant != vi || !g->t.encrypt)
+			continue;
+		if ((g->entity = spool_new(cfg->spool_dir,
 		    cfg->spool_threshold)) == NULL)
 			goto oom;
-		s = sink_to_spool(signed_ent);
-		if (smime_sign_entity(content, plan->signer, &so,
-		    cfg->spool_dir, &s, err, errlen) != 0)
+		s = sink_to_spool(g->entity);
+		/* The self-check: this copy's RecipientInfos are exactly
+		 * this group's certificates, or nothing is written. */
+		if (cms_envelope_write(v->env, g->slot, &s, b->err,
+		    b->errlen) != 0)
 			goto done;
-		entity = signed_ent;
 	}
-	if (t->encrypt) {
-		struct cms_options copt = { t->s.cipher, t->s.key_transport,
-		    cfg->spool_dir, cfg->spool_threshold, 0 };
-		struct cms_group g;
-
-		for (i = 0; i < plan->n; i++)
-			if (plan->r[i].action == RA_ENCRYPT) {
-				if (cert_list_copy(&certs,
-				    &plan->r[i].certs) != 0)
-					goto oom;
-				to_sender |= plan->r[i].d.s.encrypt_to_sender;
-			}
-		if (to_sender)
-			add_sender_certs(rt, msg, &certs);
-		g.recips = certs.items;
-		g.nrecips = certs.count;
-		g.label = "recipients";
-		if ((env = cms_envelope_new(entity, &g, 1, &copt, err,
-		    errlen)) == NULL)
-			goto done;
-		if ((enc = spool_new(cfg->spool_dir, cfg->spool_threshold)) ==
-		    NULL)
-			goto oom;
-		s = sink_to_spool(enc);
-		if (cms_envelope_write(env, 0, &s, err, errlen) != 0)
-			goto done;
-		entity = enc;
-		snprintf(c->summary, sizeof(c->summary), "encrypted %s to %zu "
-		    "certificate%s%s", cms_envelope_cipher_name(env),
-		    certs.count, certs.count == 1 ? "" : "s",
-		    t->sign ? ", signed" : "");
-	} else
-		snprintf(c->summary, sizeof(c->summary), "signed (%s)",
-		    t->s.sign == SIGN_OPAQUE ? "opaque" : "clear");
-	rc = split_entity(entity, c, cfg, err, errlen);
+	rc = 0;
 	goto done;
 oom:
-	snprintf(err, errlen, "out of memory");
+	snprintf(b->err, b->errlen, "out of memory");
 done:
-	if (h != NULL)
-		free_clean(msg, h, nh);
-	cms_envelope_free(env);
-	cert_list_free(&certs);
-	spool_free(enc);
-	spool_free(signed_ent);
-	spool_free(content);
+	free(cg);
 	return rc;
+}
+
+/* Variants for every transformed group, and their entities. */
+static int
+build_entities(struct build *b, const struct header *h, size_t nh)
+{
+	size_t gi, vi;
+
+	for (gi = 0; gi < b->ng; gi++) {
+		struct group *g = &b->g[gi];
+
+		if (!transformed(&g->t))
+			continue;
+		for (vi = 0; vi < b->nv; vi++)
+			if (same_treatment(&b->v[vi].t, &g->t))
+				break;
+		if (vi == b->nv) {
+			struct variant *nv = realloc(b->v, (b->nv + 1) *
+			    sizeof(*nv));
+
+			if (nv == NULL) {
+				snprintf(b->err, b->errlen, "out of memory");
+				return -1;
+			}
+			b->v = nv;
+			memset(&b->v[vi], 0, sizeof(b->v[vi]));
+			b->v[vi].t = g->t;
+			b->nv++;
+			if (build_variant(b, &b->v[vi], h, nh) != 0)
+				return -1;
+		}
+		g->variant = vi;
+	}
+	for (vi = 0; vi < b->nv; vi++)
+		if (b->v[vi].t.encrypt && encrypt_variant(b, vi) != 0)
+			return -1;
+	return 0;
+}
+
+static const struct spool *
+group_entity(const struct build *b, const struct group *g)
+{
+	if (g->t.encrypt)
+		return g->entity;
+	return transformed(&g->t) ? variant_entity(&b->v[g->variant]) : NULL;
+}
+
+static void
+describe(const struct build *b, const struct group *g, char *out,
+    size_t outlen)
+{
+	if (g->t.encrypt)
+		snprintf(out, outlen, "encrypted %s%s%s",
+		    cms_envelope_cipher_name(b->v[g->variant].env),
+		    g->t.sign ? ", signed" : "", g->hidden ? ", bcc" : "");
+	else if (g->t.sign)
+		snprintf(out, outlen, "signed (%s)", g->t.s.sign ==
+		    SIGN_OPAQUE ? "opaque" : "clear");
+	else
+		snprintf(out, outlen, "plain");
+}
+
+static int
+write_raw_header(const struct sink *s, const char *name, const char *value,
+    char *err, size_t errlen)
+{
+	if (sink_puts(s, name, err, errlen) != 0 ||
+	    sink_puts(s, ":", err, errlen) != 0 ||
+	    (value[0] != ' ' && value[0] != '\t' &&
+	    sink_puts(s, " ", err, errlen) != 0) ||
+	    sink_puts(s, value, err, errlen) != 0)
+		return -1;
+	return sink_puts(s, "\r\n", err, errlen);
+}
+
+/*
+ * A re-submitted copy as a whole message: the marker, the header fields
+ * (outer rules for a protected copy; a plain copy keeps them but for
+ * Bcc), then the entity, or the original body.
+ */
+static int
+write_extra(struct build *b, const struct group *g, const struct header *h,
+    size_t nh, struct outbound_extra *x)
+{
+	const struct config *cfg = b->rt->cfg;
+	const struct header *mid = mime_find_header(b->msg->headers,
+	    b->msg->nheaders, "Message-ID");
+	const struct spool *entity = group_entity(b, g);
+	char idbuf[1000], marker[160];
+	struct sink s;
+	size_t i;
+
+	if ((x->rcpts = calloc(g->n + 1, sizeof(*x->rcpts))) == NULL ||
+	    (x->message = spool_new(cfg->spool_dir, cfg->spool_threshold)) ==
+	    NULL) {
+		snprintf(b->err, b->errlen, "out of memory");
+		return -1;
+	}
+	for (i = 0; i < g->n; i++)
+		x->rcpts[i] = b->plan->r[g->idx[i]].addr;
+	x->nrcpts = g->n;
+	x->hidden = g->hidden;
+	describe(b, g, x->what, sizeof(x->what));
+	if (mid != NULL && mime_unfold(mid->value, idbuf, sizeof(idbuf)) < 0)
+		idbuf[0] = '\0';
+	if (marker_make(&b->rt->secret, mid != NULL ? idbuf : NULL,
+	    x->rcpts, x->nrcpts, time(NULL), marker, sizeof(marker)) != 0) {
+		snprintf(b->err, b->errlen, "cannot make the marker");
+		return -1;
+	}
+	s = sink_to_spool(x->message);
+	if (write_raw_header(&s, MARKER_FIELD, marker, b->err, b->errlen) != 0)
+		return -1;
+	if (entity != NULL)
+		return outer_write(h, nh, g->t.encrypt && g->t.s.protect_headers,
+		    &s, b->err, b->errlen) != 0 ? -1 : spool_copy_to_sink(entity,
+		    &s, b->err, b->errlen);
+	for (i = 0; i < nh; i++)
+		if (strcasecmp(h[i].name, "Bcc") != 0 &&
+		    write_raw_header(&s, h[i].name, h[i].value, b->err,
+		    b->errlen) != 0)
+			return -1;
+	if (sink_puts(&s, "\r\n", b->err, b->errlen) != 0)
+		return -1;
+	return spool_copy_to_sink(b->msg->body, &s, b->err, b->errlen);
+}
+
+static int
+drop_rcpt(struct outbound_copy *c, const char *addr)
+{
+	char **nv = realloc(c->drop_rcpts, (c->ndrop + 1) * sizeof(*nv));
+
+	if (nv == NULL)
+		return -1;
+	c->drop_rcpts = nv;
+	if ((nv[c->ndrop] = strdup(addr)) == NULL)
+		return -1;
+	c->ndrop++;
+	return 0;
+}
+
+/* The copy in the transaction: its edits and body, everyone else out. */
+static int
+make_staying(struct build *b, size_t stay, struct outbound_copy *c)
+{
+	const struct config *cfg = b->rt->cfg;
+	const struct group *g = &b->g[stay];
+	const struct spool *entity = group_entity(b, g);
+	struct header *h = NULL;
+	size_t nh = 0, i, k;
+	int rc;
+
+	for (i = 0; i < b->plan->n; i++) {
+		bool in = false;
+
+		for (k = 0; k < g->n && !in; k++)
+			in = g->idx[k] == i;
+		if (!in && drop_rcpt(c, b->plan->r[i].addr) != 0)
+			goto oom;
+	}
+	rc = outbound_clean_headers(cfg, b->msg, &h, &nh, c, entity != NULL,
+	    g->t.encrypt && g->t.s.protect_headers);
+	outbound_free_clean(b->msg, h, nh);
+	if (rc != 0)
+		goto oom;
+	describe(b, g, c->summary, sizeof(c->summary));
+	return entity != NULL ? outbound_split_entity(entity, c, cfg, b->err,
+	    b->errlen) : 0;
+oom:
+	snprintf(b->err, b->errlen, "out of memory");
+	return -1;
+}
+
+static void
+free_build(struct build *b)
+{
+	size_t i;
+
+	for (i = 0; i < b->ng; i++) {
+		free(b->g[i].idx);
+		cert_list_free(&b->g[i].certs);
+		spool_free(b->g[i].entity);
+	}
+	free(b->g);
+	for (i = 0; i < b->nv; i++) {
+		cms_envelope_free(b->v[i].env);
+		spool_free(b->v[i].signed_ent);
+		spool_free(b->v[i].content);
+	}
+	free(b->v);
 }
 
 int
@@ -337,96 +480,48 @@ outbound_build(struct runtime *rt, const struct message *msg,
     const struct outbound_plan *plan, struct outbound_copy *out, char *err,
     size_t errlen)
 {
-	struct treatment first = { 0 }, t;
-	size_t i, kept = 0, hidden = 0;
+	struct build b = { rt, msg, plan, NULL, 0, NULL, 0, err, errlen };
+	struct outbound_copy scratch = { 0 };
 	struct header *h = NULL;
-	size_t nh = 0;
-	int rc;
+	size_t nh = 0, i, stay, n;
+	int rc = -1;
 
 	memset(out, 0, sizeof(*out));
-	for (i = 0; i < plan->n; i++) {
-		const struct rcpt_plan *r = &plan->r[i];
-
-		if (r->action == RA_NOTIFY) {
-			char **nv = realloc(out->drop_rcpts, (out->ndrop + 1) *
-			    sizeof(*nv));
-
-			if (nv == NULL)
-				goto oom;
-			out->drop_rcpts = nv;
-			if ((nv[out->ndrop] = strdup(r->addr)) == NULL)
-				goto oom;
-			out->ndrop++;
-			continue;
-		}
-		treatment_of(plan, r, &t);
-		if (kept++ == 0)
-			first = t;
-		else if (!same_treatment(&first, &t)) {
-			snprintf(err, errlen, "recipients need different "
-			    "copies (%s for %s, %s for %s); several copies "
-			    "per message are not supported yet", first.encrypt ?
-			    "encrypted" : first.sign ? "signed" : "plain",
-			    plan->r[0].addr, t.encrypt ? "encrypted" : t.sign ?
-			    "signed" : "plain", r->addr);
-			return -1;
-		}
-		hidden += r->hidden;
-	}
-	if (kept == 0) {
+	for (i = 0; i < plan->n; i++)
+		if (plan->r[i].action != RA_NOTIFY && place(&b, i) != 0)
+			goto oom;
+	if (b.ng == 0) {
 		snprintf(err, errlen, "no recipient left");
-		return -1;
+		goto done;
 	}
-	/* One envelope for everybody would list a Bcc recipient's key in
-	 * everybody's copy (SPEC M8): never. */
-	if (first.encrypt && hidden > 0 && kept > 1) {
-		snprintf(err, errlen, "a Bcc recipient needs a copy of its own; "
-		    "several copies per message are not supported yet");
-		return -1;
+	/* The fields every copy's content and outer header start from. */
+	if (outbound_clean_headers(rt->cfg, msg, &h, &nh, &scratch, false,
+	    false) != 0)
+		goto oom;
+	if (build_entities(&b, h, nh) != 0)
+		goto done;
+	stay = staying_group(&b);
+	if (make_staying(&b, stay, out) != 0)
+		goto done;
+	if ((out->extra = calloc(b.ng, sizeof(*out->extra))) == NULL)
+		goto oom;
+	for (i = 0; i < b.ng; i++)
+		if (i != stay && write_extra(&b, &b.g[i], h, nh,
+		    &out->extra[out->nextra++]) != 0)
+			goto done;
+	if ((n = out->nextra) > 0) {
+		size_t len = strlen(out->summary);
+
+		snprintf(out->summary + len, sizeof(out->summary) - len,
+		    "; %zu more cop%s re-submitted", n, n == 1 ? "y" : "ies");
 	}
-	if (first.encrypt || first.sign)
-		return protect(rt, msg, plan, &first, out, err, errlen);
-	/* Plain: only the request header and the subject tag go. */
-	rc = clean_headers(rt->cfg, msg, &h, &nh, out, false, false);
-	if (h != NULL)
-		free_clean(msg, h, nh);
-	snprintf(out->summary, sizeof(out->summary), "plain");
-	if (rc == 0)
-		return 0;
+	rc = 0;
+	goto done;
 oom:
 	snprintf(err, errlen, "out of memory");
-	return -1;
-}
-
-void
-outbound_copy_free(struct outbound_copy *c)
-{
-	size_t i;
-
-	for (i = 0; i < c->nedits; i++) {
-		free(c->edits[i].name);
-		free(c->edits[i].value);
-	}
-	free(c->edits);
-	for (i = 0; i < c->ndrop; i++)
-		free(c->drop_rcpts[i]);
-	free(c->drop_rcpts);
-	spool_free(c->body);
-	memset(c, 0, sizeof(*c));
-}
-
-int
-outbound_strip_requests(struct runtime *rt, const struct message *msg,
-    struct outbound_copy *out)
-{
-	struct header *h = NULL;
-	size_t nh = 0;
-	int rc;
-
-	memset(out, 0, sizeof(*out));
-	rc = clean_headers(rt->cfg, msg, &h, &nh, out, false, false);
-	if (h != NULL)
-		free_clean(msg, h, nh);
-	snprintf(out->summary, sizeof(out->summary), "untouched");
+done:
+	outbound_free_clean(msg, h, nh);
+	outbound_copy_free(&scratch);
+	free_build(&b);
 	return rc;
 }

@@ -6,11 +6,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 
 #include "addrlist.h"
 #include "certlookup.h"
 #include "config.h"
 #include "message.h"
+#include "marker.h"
 #include "mime.h"
 #include "outbound.h"
 #include "runtime.h"
@@ -269,7 +271,9 @@ summarise(struct outbound_plan *plan)
 
 	for (i = 0; i < plan->n; i++)
 		count[plan->r[i].action]++;
-	snprintf(out, outlen, "policy=%s", verdicts[plan->verdict]);
+	snprintf(out, outlen, "policy=%s%s%s", verdicts[plan->verdict],
+	    plan->resubmitted ? " copy=resubmitted" : "",
+	    plan->forged_marker ? " marker=forged" : "");
 	for (a = RA_ENCRYPT; plan->verdict != PLAN_PASS && a <= RA_TEMPFAIL;
 	    a++)
 		if (count[a] > 0) {
@@ -308,6 +312,33 @@ summarise(struct outbound_plan *plan)
 	}
 }
 
+/*
+ * A copy this gateway re-submitted carries a marker that verifies for
+ * exactly its Message-ID and recipients: it passes.  Anything else
+ * calling itself a marker is noted (and removed from every copy).
+ */
+static void
+check_marker(struct runtime *rt, const struct message *msg,
+    struct outbound_plan *plan)
+{
+	const struct header *m = mime_find_header(msg->headers, msg->nheaders,
+	    MARKER_FIELD);
+	const struct header *id = mime_find_header(msg->headers,
+	    msg->nheaders, "Message-ID");
+	char value[256], idbuf[1000];
+
+	if (m == NULL)
+		return;
+	if (id != NULL && mime_unfold(id->value, idbuf, sizeof(idbuf)) < 0)
+		idbuf[0] = '\0';
+	if (mime_unfold(m->value, value, sizeof(value)) >= 0 &&
+	    marker_verify(&rt->secret, value, id != NULL ? idbuf : NULL,
+	    (const char *const *)msg->rcpts, msg->nrcpts, time(NULL)))
+		plan->resubmitted = true;
+	else
+		plan->forged_marker = true;
+}
+
 int
 outbound_plan(struct runtime *rt, struct policy *policy,
     const struct message *msg, bool internal, struct outbound_plan *plan)
@@ -332,7 +363,8 @@ outbound_plan(struct runtime *rt, struct policy *policy,
 		plan->already_signed = info.is_signed;
 	}
 	plan->request = find_requests(rt->cfg, msg);
-	if (plan->already_encrypted) {
+	check_marker(rt, msg, plan);
+	if (plan->already_encrypted || plan->resubmitted) {
 		set_reply(plan, PLAN_PASS, NULL, NULL);
 		summarise(plan);
 		return 0;

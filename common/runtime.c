@@ -3,9 +3,14 @@
  */
 #include "runtime.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+
+#include <openssl/crypto.h>
+#include <openssl/rand.h>
 
 #include "authmap.h"
 #include "certlookup.h"
@@ -15,6 +20,49 @@
 #include "ldapgroup.h"
 #include "policy.h"
 #include "senderkeys.h"
+
+/*
+ * The secret of the re-submission marker: from ReinjectSecretFile, or
+ * random for this process (copies re-submitted by an earlier process are
+ * then simply looked at again: already encrypted ones pass, plain ones
+ * are plain again).  And the journal's directory, made if missing.
+ */
+static int
+runtime_load_delivery(struct runtime *rt, char *err, size_t errlen)
+{
+	const struct config *cfg = rt->cfg;
+	struct stat st;
+
+	if (cfg->reinject_secret_file != NULL) {
+		if (marker_secret_load(cfg->reinject_secret_file, &rt->secret,
+		    err, errlen) != 0)
+			return -1;
+	} else {
+		rt->secret.len = 32;
+		if (RAND_bytes(rt->secret.key, (int)rt->secret.len) != 1) {
+			snprintf(err, errlen, "no randomness for the "
+			    "re-submission secret");
+			return -1;
+		}
+	}
+	if (cfg->journal_dir != NULL)
+		snprintf(rt->journal_dir, sizeof(rt->journal_dir), "%s",
+		    cfg->journal_dir);
+	else
+		snprintf(rt->journal_dir, sizeof(rt->journal_dir), "%.4000s/"
+		    "smime-milter-journal", cfg->spool_dir);
+	if (mkdir(rt->journal_dir, 0700) != 0 && errno != EEXIST) {
+		snprintf(err, errlen, "JournalDir %s: %s", rt->journal_dir,
+		    strerror(errno));
+		return -1;
+	}
+	if (stat(rt->journal_dir, &st) != 0 || !S_ISDIR(st.st_mode)) {
+		snprintf(err, errlen, "JournalDir %s: not a directory",
+		    rt->journal_dir);
+		return -1;
+	}
+	return 0;
+}
 
 /* The sender keys and the AUTH map (empty without their options). */
 static int
@@ -90,7 +138,8 @@ runtime_new(struct config *cfg, struct runtime *previous, char *err,
 	policy_release(prev_policy);
 	if (rt->policy == NULL)
 		goto fail;
-	if (runtime_load_keys(rt, err, errlen) != 0)
+	if (runtime_load_keys(rt, err, errlen) != 0 ||
+	    runtime_load_delivery(rt, err, errlen) != 0)
 		goto fail;
 	return rt;
 fail:
@@ -126,6 +175,7 @@ runtime_release(struct runtime *rt)
 {
 	if (rt == NULL || atomic_fetch_sub(&rt->refs, 1) != 1)
 		return;
+	OPENSSL_cleanse(&rt->secret, sizeof(rt->secret));
 	authmap_free(rt->authmap);
 	senderkeys_free(rt->keys);
 	policy_release(rt->policy);

@@ -16,6 +16,8 @@
 #include <stdatomic.h>
 #include <stddef.h>
 
+#include "marker.h"
+
 struct authmap;
 struct certlookup;
 struct config;
@@ -28,6 +30,8 @@ struct runtime {
 	struct certlookup *certs;	/* owned */
 	struct senderkeys *keys;	/* owned; empty without SenderKeys */
 	struct authmap *authmap;	/* owned; empty without the map */
+	struct marker_secret secret;	/* marks re-submitted copies */
+	char journal_dir[4096];		/* exists, mode 0700 */
 
 	pthread_mutex_t policy_lock;
 	struct policy *policy;		/* one reference held */

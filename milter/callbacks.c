@@ -392,6 +392,12 @@ fail:
 	return -1;
 }
 
+static void
+progress_cb(void *arg)
+{
+	(void)mta_progress(arg);
+}
+
 static sfsistat
 eom_reply(SMFICTX *ctx, struct conn *conn, const struct outbound_plan *plan)
 {
@@ -451,9 +457,11 @@ cb_eom(SMFICTX *ctx)
 			    "cannot remove the request header");
 		}
 		log_qid(LOG_LVL_INFO, msg->qid, "action=accept from=<%s> "
-		    "nrcpt=%zu size=%llu %s reason=\"already encrypted, "
-		    "passed untouched\"", msg->sender, msg->nrcpts,
-		    (unsigned long long)message_size(msg), plan.log);
+		    "nrcpt=%zu size=%llu %s reason=\"%s, passed untouched\"",
+		    msg->sender, msg->nrcpts,
+		    (unsigned long long)message_size(msg), plan.log,
+		    plan.resubmitted ? "our re-submitted copy" :
+		    "already encrypted");
 		outbound_copy_free(&copy);
 		outbound_plan_free(&plan);
 		conn_drop_message(conn);
@@ -462,10 +470,16 @@ cb_eom(SMFICTX *ctx)
 	case PLAN_DELIVER:
 		break;
 	}
+	/* The copy in the transaction, then the others, then the notice:
+	 * any failure tempfails the original and the MTA drops every
+	 * change, so nothing is lost (the journal stops a retry from
+	 * sending copies twice). */
 	if ((plan.verdict == PLAN_DELIVER && (outbound_build(conn->rt, msg,
 	    &plan, &copy, err, sizeof(err)) != 0 ||
 	    apply_copy(ctx, &copy, conn->rt->cfg->body_chunk, err,
-	    sizeof(err)) != 0)) ||
+	    sizeof(err)) != 0 ||
+	    outbound_submit(conn->rt, msg, &copy, conn->mta_host,
+	    progress_cb, ctx, err, sizeof(err)) != 0)) ||
 	    outbound_send_notice(conn->rt, msg, &plan, conn->mta_host, err,
 	    sizeof(err)) != 0) {
 		/* Fail closed: the MTA drops every change with the tempfail. */

@@ -23,5 +23,7 @@ int mta_chgheader(SMFICTX *ctx, const char *name, int index,
 int mta_addheader(SMFICTX *ctx, const char *name, const char *value);
 int mta_delrcpt(SMFICTX *ctx, const char *rcpt);
 int mta_replacebody(SMFICTX *ctx, const unsigned char *buf, int len);
+/* Long end-of-data work: restart the MTA's timeout. */
+int mta_progress(SMFICTX *ctx);
 
 #endif

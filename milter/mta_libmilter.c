@@ -57,3 +57,9 @@ mta_replacebody(SMFICTX *ctx, const unsigned char *buf, int len)
 {
 	return smfi_replacebody(ctx, (unsigned char *)buf, len);
 }
+
+int
+mta_progress(SMFICTX *ctx)
+{
+	return smfi_progress(ctx);
+}

@@ -105,3 +105,10 @@ mta_replacebody(SMFICTX *ctx, const unsigned char *buf, int len)
 	((struct stub_ctx *)ctx)->body_bytes += (size_t)len;
 	return MI_SUCCESS;
 }
+
+int
+mta_progress(SMFICTX *ctx)
+{
+	(void)ctx;
+	return MI_SUCCESS;
+}

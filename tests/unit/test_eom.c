@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include <openssl/cms.h>
+#include <openssl/err.h>
 #include <openssl/pem.h>
 
 #include "config.h"
@@ -220,9 +221,52 @@ test_encrypt_one(void **state)
 	runtime_release(rt);
 }
 
-/* A Bcc recipient never shares an envelope with a visible one. */
+/* The whole spool as a string (tests: small). */
+static char *
+slurp(const struct spool *sp)
+{
+	char err[128], *buf = malloc(1 << 20);
+	ssize_t n;
+
+	assert_non_null(buf);
+	n = spool_read(sp, 0, buf, (1 << 20) - 1, err, sizeof(err));
+	assert_true(n > 0);
+	buf[n] = '\0';
+	return buf;
+}
+
+/* An S/MIME message: how many RecipientInfos, and can key/cert open it. */
+static int
+recipient_infos(const char *text, const char *keyname, const char *certname,
+    bool *opens)
+{
+	BIO *in = BIO_new_mem_buf(text, -1), *out = BIO_new(BIO_s_mem());
+	CMS_ContentInfo *cms = SMIME_read_CMS(in, NULL);
+	X509 *cert = pki_cert(certname);
+	EVP_PKEY *key;
+	FILE *f;
+	int n;
+
+	assert_non_null(cms);
+	n = sk_CMS_RecipientInfo_num(CMS_get0_RecipientInfos(cms));
+	f = fopen(pki_path(keyname), "r");
+	assert_non_null(f);
+	key = PEM_read_PrivateKey(f, NULL, NULL, NULL);
+	fclose(f);
+	*opens = CMS_decrypt(cms, key, cert, NULL, out, 0) == 1;
+	ERR_clear_error();
+	EVP_PKEY_free(key);
+	X509_free(cert);
+	CMS_ContentInfo_free(cms);
+	BIO_free(in);
+	BIO_free(out);
+	return n;
+}
+
+/* A Bcc recipient never shares an envelope with a visible one: bob
+ * (not in To) gets a copy of his own, re-submitted; alice's stays. */
 static void
-test_bcc_never_shared(void **state)
+test_bcc_own_copy(void **state)
 {
 	static const char *const rcpts[] = { "<alice@example.test>",
 	    "<bob@example.test>", NULL };
@@ -231,16 +275,75 @@ test_bcc_never_shared(void **state)
 	    to_alice);
 	struct outbound_plan plan;
 	struct outbound_copy c;
-	char err[512];
+	char err[512], *text;
+	bool opens;
 
 	(void)state;
 	assert_int_equal(outbound_plan(rt, NULL, m, false, &plan), 0);
 	assert_int_equal(plan.verdict, PLAN_DELIVER);
 	assert_false(plan.r[0].hidden);
 	assert_true(plan.r[1].hidden);
-	assert_int_equal(outbound_build(rt, m, &plan, &c, err, sizeof(err)),
-	    -1);
-	assert_non_null(strstr(err, "Bcc"));
+	if (outbound_build(rt, m, &plan, &c, err, sizeof(err)) != 0)
+		fail_msg("%s", err);
+	/* The transaction keeps alice only, encrypted to her alone. */
+	assert_int_equal(c.ndrop, 1);
+	assert_string_equal(c.drop_rcpts[0], "bob@example.test");
+	assert_alice_can_decrypt(&c);
+	/* Bob's copy: only his RecipientInfo; alice cannot open it. */
+	assert_int_equal(c.nextra, 1);
+	assert_int_equal(c.extra[0].nrcpts, 1);
+	assert_string_equal(c.extra[0].rcpts[0], "bob@example.test");
+	assert_true(c.extra[0].hidden);
+	text = slurp(c.extra[0].message);
+	assert_true(strncmp(text, "X-SMIME-Milter-Copy: v1; t=", 27) == 0);
+	assert_null(strstr(text, "X-SMIME-Request"));
+	assert_null(strstr(text, "[secure]"));
+	assert_int_equal(recipient_infos(text, "keys/bob-rsa3072.key",
+	    "bob-rsa3072", &opens), 1);
+	assert_true(opens);
+	(void)recipient_infos(text, "keys/alice-rsa2048.key", "alice-rsa2048",
+	    &opens);
+	assert_false(opens);
+	free(text);
+	outbound_copy_free(&c);
+	outbound_plan_free(&plan);
+	message_free(m);
+	runtime_release(rt);
+}
+
+/* Signed-only and encrypted recipients: two copies; the plain copy
+ * keeps the original body. */
+static void
+test_mixed_treatments(void **state)
+{
+	static const char *const rcpts[] = { "<alice@example.test>",
+	    "<nocert@example.test>", NULL };
+	static const char *const hdrs[] = { "From", " s@example.org", "To",
+	    " alice@example.test, nocert@example.test", "Subject", " Hi",
+	    "Bcc", " someone@example.test", NULL };
+	struct runtime *rt = make_runtime("default encrypt=opportunistic\n",
+	    "");
+	struct message *m = make_message(rt, "<s@example.org>", rcpts, hdrs);
+	struct outbound_plan plan;
+	struct outbound_copy c;
+	char err[512], *text;
+
+	(void)state;
+	assert_int_equal(outbound_plan(rt, NULL, m, false, &plan), 0);
+	assert_int_equal(plan.r[0].action, RA_ENCRYPT);
+	assert_int_equal(plan.r[1].action, RA_PLAIN);
+	if (outbound_build(rt, m, &plan, &c, err, sizeof(err)) != 0)
+		fail_msg("%s", err);
+	assert_int_equal(c.nextra, 1);
+	assert_string_equal(c.extra[0].rcpts[0], "nocert@example.test");
+	assert_string_equal(c.extra[0].what, "plain");
+	text = slurp(c.extra[0].message);
+	assert_non_null(strstr(text, "\r\n\r\nHello Alice.\r\n"));
+	assert_null(strstr(text, "Bcc:"));
+	assert_null(strstr(text, "someone@example.test"));
+	free(text);
+	/* Bcc is dropped from the staying (encrypted) copy as well. */
+	assert_true(has_edit(&c, HE_CHANGE, "Bcc", NULL));
 	outbound_copy_free(&c);
 	outbound_plan_free(&plan);
 	message_free(m);
@@ -370,7 +473,8 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_encrypt_one),
-		cmocka_unit_test(test_bcc_never_shared),
+		cmocka_unit_test(test_bcc_own_copy),
+		cmocka_unit_test(test_mixed_treatments),
 		cmocka_unit_test(test_missing_cert_actions),
 		cmocka_unit_test(test_lookup_error_and_group_tempfail),
 		cmocka_unit_test(test_already_encrypted),

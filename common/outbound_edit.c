@@ -1,0 +1,230 @@
+/*
+ * outbound_edit.c -- header edits of a copy in libmilter's terms: the
+ * request header, our re-submission marker and the subject tag go from
+ * every copy; a protected entity's own header fields are split from its
+ * body.  See outbound.h.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "config.h"
+#include "marker.h"
+#include "message.h"
+#include "mime.h"
+#include "outbound_int.h"
+#include "outer.h"
+#include "runtime.h"
+#include "spool.h"
+
+#define ENTITY_HEADER_MAX (64u * 1024u)
+
+int
+outbound_add_edit(struct outbound_copy *c, int op, const char *name,
+    unsigned index, const char *value)
+{
+	struct header_edit *e;
+	void *nv = realloc(c->edits, (c->nedits + 1) * sizeof(*c->edits));
+
+	if (nv == NULL)
+		return -1;
+	c->edits = nv;
+	e = &c->edits[c->nedits];
+	memset(e, 0, sizeof(*e));
+	e->op = op;
+	e->index = index;
+	e->name = strdup(name);
+	e->value = value != NULL ? strdup(value) : NULL;
+	c->nedits++;
+	if (e->name == NULL || (value != NULL && e->value == NULL))
+		return -1;
+	return 0;
+}
+
+/*
+ * The header fields as the copy's content sees them: without the
+ * request header, with the subject tag removed.
+ */
+int
+outbound_clean_headers(const struct config *cfg, const struct message *msg,
+    struct header **out, size_t *n, struct outbound_copy *c, bool outer,
+    bool protect)
+{
+	struct header *h = calloc(msg->nheaders + 1, sizeof(*h));
+	char value[1024], untagged[1024];
+	size_t i, k, m = 0;
+
+	if (h == NULL)
+		return -1;
+	for (i = 0; i < msg->nheaders; i++) {
+		const struct header *o = &msg->headers[i];
+		unsigned index = 1;
+		enum outer_action act;
+
+		for (k = 0; k < i; k++)
+			index += strcasecmp(msg->headers[k].name, o->name) == 0;
+		/* Neither the request header nor a marker ever leaves. */
+		if ((cfg->request_header[0] != '\0' &&
+		    strcasecmp(o->name, cfg->request_header) == 0) ||
+		    strcasecmp(o->name, MARKER_FIELD) == 0) {
+			if (outbound_add_edit(c, HE_CHANGE, o->name, index,
+			    NULL) != 0)
+				goto oom;
+			continue;
+		}
+		h[m] = *o;
+		act = outer ? outer_action(o->name, protect) : OUTER_KEEP;
+		if (cfg->subject_tag[0] != '\0' &&
+		    strcasecmp(o->name, "Subject") == 0 &&
+		    mime_unfold(o->value, value, sizeof(value)) >= 0 &&
+		    policy_subject_untag(value, cfg->subject_tag, untagged,
+		    sizeof(untagged))) {
+			if ((h[m].value = strdup(untagged)) == NULL)
+				goto oom;
+			if (act == OUTER_KEEP && outbound_add_edit(c, HE_CHANGE,
+			    o->name, index, untagged) != 0)
+				goto oom;
+		}
+		/* One edit per field: the milter applies them last first. */
+		if (act == OUTER_DROP && outbound_add_edit(c, HE_CHANGE,
+		    o->name, index, NULL) != 0)
+			goto oom;
+		if (act == OUTER_REPLACE && outbound_add_edit(c, HE_CHANGE,
+		    o->name, index, outer_value(o->name, h[m].value)) != 0)
+			goto oom;
+		m++;
+	}
+	*out = h;
+	*n = m;
+	return 0;
+oom:
+	*out = h;	/* the caller frees with outbound_free_clean() */
+	*n = m + 1;
+	return -1;
+}
+
+void
+outbound_free_clean(const struct message *msg, struct header *h, size_t n)
+{
+	size_t i, k;
+
+	/* Values that are not the message's own were strdup'ed. */
+	for (i = 0; i < n; i++) {
+		for (k = 0; k < msg->nheaders; k++)
+			if (h[i].value == msg->headers[k].value)
+				break;
+		if (k == msg->nheaders)
+			free(h[i].value);
+	}
+	free(h);
+}
+
+/* Split "Field: value CRLF ... CRLF CRLF body" into edits and body. */
+int
+outbound_split_entity(const struct spool *entity, struct outbound_copy *c,
+    const struct config *cfg, char *err, size_t errlen)
+{
+	char *head = malloc(ENTITY_HEADER_MAX + 1), *p, *end, *line, *colon;
+	ssize_t got = head != NULL ? spool_read(entity, 0, head,
+	    ENTITY_HEADER_MAX, err, errlen) : -1;
+	uint64_t body_at, off;
+	char buf[65536];
+
+	if (head == NULL || got <= 0) {
+		free(head);
+		if (got == 0 || head == NULL)
+			snprintf(err, errlen, "empty protected entity");
+		return -1;
+	}
+	head[got] = '\0';
+	if ((end = strstr(head, "\r\n\r\n")) == NULL) {
+		free(head);
+		snprintf(err, errlen, "protected entity without header end");
+		return -1;
+	}
+	body_at = (uint64_t)(end - head) + 4;
+	end[2] = '\0';
+	if (outbound_add_edit(c, HE_ADD, "MIME-Version", 0, "1.0") != 0)
+		goto oom;
+	for (p = head; *p != '\0'; ) {
+		line = p;
+		/* Unfold: a field ends at a CRLF not followed by WSP. */
+		while ((p = strstr(p, "\r\n")) != NULL && (p[2] == ' ' ||
+		    p[2] == '\t')) {
+			p[0] = ' ';
+			p[1] = ' ';
+		}
+		if (p == NULL)
+			break;
+		*p = '\0';
+		p += 2;
+		if ((colon = strchr(line, ':')) == NULL)
+			continue;
+		*colon = '\0';
+		colon++;
+		while (*colon == ' ')
+			colon++;
+		if (outbound_add_edit(c, HE_ADD, line, 0, colon) != 0)
+			goto oom;
+	}
+	free(head);
+	head = NULL;
+	if ((c->body = spool_new(cfg->spool_dir, cfg->spool_threshold)) ==
+	    NULL)
+		goto oom;
+	for (off = body_at; ; off += (uint64_t)got) {
+		got = spool_read(entity, off, buf, sizeof(buf), err, errlen);
+		if (got < 0)
+			return -1;
+		if (got == 0)
+			break;
+		if (spool_append(c->body, buf, (size_t)got, err, errlen) != 0)
+			return -1;
+	}
+	return 0;
+oom:
+	free(head);
+	snprintf(err, errlen, "out of memory");
+	return -1;
+}
+
+int
+outbound_strip_requests(struct runtime *rt, const struct message *msg,
+    struct outbound_copy *out)
+{
+	struct header *h = NULL;
+	size_t nh = 0;
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	rc = outbound_clean_headers(rt->cfg, msg, &h, &nh, out, false,
+	    false);
+	if (h != NULL)
+		outbound_free_clean(msg, h, nh);
+	snprintf(out->summary, sizeof(out->summary), "untouched");
+	return rc;
+}
+
+void
+outbound_copy_free(struct outbound_copy *c)
+{
+	size_t i;
+
+	for (i = 0; i < c->nedits; i++) {
+		free(c->edits[i].name);
+		free(c->edits[i].value);
+	}
+	free(c->edits);
+	for (i = 0; i < c->ndrop; i++)
+		free(c->drop_rcpts[i]);
+	free(c->drop_rcpts);
+	for (i = 0; i < c->nextra; i++) {
+		free(c->extra[i].rcpts);
+		spool_free(c->extra[i].message);
+	}
+	free(c->extra);
+	spool_free(c->body);
+	memset(c, 0, sizeof(*c));
+}
+

@@ -1,0 +1,40 @@
+/*
+ * outbound_int.h -- shared by the end-of-data files: outbound_build.c
+ * (groups and copies), outbound_edit.c (header edits), outbound_submit.c
+ * (re-submission).  Not for use elsewhere.
+ */
+#ifndef SMIME_OUTBOUND_INT_H
+#define SMIME_OUTBOUND_INT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "outbound.h"
+
+struct config;
+struct header;
+
+/* Append a header edit (name and value copied).  0 or -1 (OOM). */
+int outbound_add_edit(struct outbound_copy *c, int op, const char *name,
+    unsigned index, const char *value);
+
+/*
+ * The header fields as every copy's content sees them: without the
+ * request header and markers, with the subject tag removed; the edits
+ * that make the transaction's header so are added to c (with outer: also
+ * the outer rules of outer.h for a protected copy).  *out is freed with
+ * outbound_free_clean() whatever the result.  0 or -1 (OOM).
+ */
+int outbound_clean_headers(const struct config *cfg,
+    const struct message *msg, struct header **out, size_t *n,
+    struct outbound_copy *c, bool outer, bool protect);
+void outbound_free_clean(const struct message *msg, struct header *h,
+    size_t n);
+
+/* Split a protected entity: its header fields become HE_ADD edits
+ * (MIME-Version first), the rest c->body.  0 or -1 with a reason. */
+int outbound_split_entity(const struct spool *entity,
+    struct outbound_copy *c, const struct config *cfg, char *err,
+    size_t errlen);
+
+#endif
