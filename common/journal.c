@@ -113,11 +113,21 @@ journal_copy_key(const char *const *rcpts, size_t n, char *out,
 	EVP_MD_CTX_free(ctx);
 }
 
-static void
+/* Only our own hex fingerprints name files: nothing can point
+ * elsewhere. */
+static int
 record_path(const char *dir, const char *fingerprint, char *out,
     size_t outlen)
 {
-	snprintf(out, outlen, "%s/%.64s", dir, fingerprint);
+	size_t i;
+
+	for (i = 0; i < JOURNAL_KEY_LEN; i++)
+		if (!isxdigit((unsigned char)fingerprint[i]))
+			return -1;
+	if (fingerprint[i] != '\0')
+		return -1;
+	snprintf(out, outlen, "%s/%s", dir, fingerprint);
+	return 0;
 }
 
 bool
@@ -127,8 +137,8 @@ journal_has(const char *dir, const char *fingerprint, const char *copy_key)
 	bool found = false;
 	FILE *f;
 
-	record_path(dir, fingerprint, path, sizeof(path));
-	if ((f = fopen(path, "r")) == NULL)
+	if (record_path(dir, fingerprint, path, sizeof(path)) != 0 ||
+	    (f = fopen(path, "r")) == NULL)
 		return false;
 	while (!found && fgets(line, sizeof(line), f) != NULL) {
 		line[strcspn(line, "\n")] = '\0';
@@ -145,7 +155,10 @@ journal_add(const char *dir, const char *fingerprint, const char *copy_key,
 	char path[4200], line[128];
 	int fd, len;
 
-	record_path(dir, fingerprint, path, sizeof(path));
+	if (record_path(dir, fingerprint, path, sizeof(path)) != 0) {
+		snprintf(err, errlen, "journal: bad fingerprint");
+		return -1;
+	}
 	len = snprintf(line, sizeof(line), "%s\n", copy_key);
 	if ((fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC,
 	    0600)) < 0 || write(fd, line, (size_t)len) != len ||
@@ -164,8 +177,8 @@ journal_forget(const char *dir, const char *fingerprint)
 {
 	char path[4200];
 
-	record_path(dir, fingerprint, path, sizeof(path));
-	(void)unlink(path);
+	if (record_path(dir, fingerprint, path, sizeof(path)) == 0)
+		(void)unlink(path);
 }
 
 void

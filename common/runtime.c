@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 
 #include <openssl/crypto.h>
 #include <openssl/rand.h>
@@ -17,6 +18,7 @@
 #include "certsrc_ldap.h"
 #include "config.h"
 #include "log.h"
+#include "journal.h"
 #include "ldapgroup.h"
 #include "policy.h"
 #include "senderkeys.h"
@@ -61,6 +63,7 @@ runtime_load_delivery(struct runtime *rt, char *err, size_t errlen)
 		    rt->journal_dir);
 		return -1;
 	}
+	journal_expire(rt->journal_dir, time(NULL));
 	return 0;
 }
 

@@ -32,6 +32,7 @@
 #include "config.h"
 #include "daemon.h"
 #include "log.h"
+#include "journal.h"
 #include "policy.h"
 #include "runtime.h"
 #include "version.h"
@@ -213,6 +214,7 @@ refresh_crls(void)
 
 	if (rt == NULL)
 		return;
+	journal_expire(rt->journal_dir, time(NULL));	/* hourly is plenty */
 	if (certlookup_refresh_crls(rt->certs, err, sizeof(err)) != 0)
 		log_msg(LOG_LVL_ERROR, "CRL refresh failed, keeping the "
 		    "previous CRLs: %s", err);

@@ -146,4 +146,80 @@ it_smtp_send "$FROM" "$RCPTS" "$IT_TMP/msg.eml" >/dev/null || it_fail "retry ref
 it_wait_delivered 4 60 || it_fail "retry: $(it_sink_count) copies"
 sleep 1
 [ "$(it_sink_count)" = 4 ] || it_fail "retry: $(it_sink_count) copies, expected 4"
+
+# The journal: a listener that takes two copies and refuses the third of
+# five; the retry must send only the three that did not go out.
+rm -f "$IT_SINK_DIR"/*
+for n in walter-nokeyusage peggy-anyeku; do
+    cat "$PKI/certs/$n.pem" "$PKI/ca/chain.pem" >"$IT_CERT_DIR/$n.pem"
+done
+fport=$(it_free_port)
+python3 - "$fport" "$IT_TMP/fake.log" <<'EOPY' &
+import socket, sys
+port, log = int(sys.argv[1]), open(sys.argv[2], "w")
+srv = socket.socket(); srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+srv.bind(("127.0.0.1", port)); srv.listen(1); srv.settimeout(60)
+done = 0
+# Connections without MAIL (port probes) do not count.
+while done == 0:
+    conn, _ = srv.accept(); f = conn.makefile("rb"); mail = False
+    def say(t): conn.sendall((t + "\r\n").encode())
+    say("220 fake")
+    while True:
+        line = f.readline()
+        if not line: break
+        cmd = line.decode("latin-1").strip()
+        up = cmd.upper()
+        if up.startswith("EHLO") or up.startswith("HELO"): say("250 fake")
+        elif up.startswith("MAIL"):
+            mail = True
+            say("451 4.3.0 try later" if done == 2 else "250 ok")
+        elif up.startswith("RCPT"):
+            log.write(cmd[8:] + "\n"); log.flush(); say("250 ok")
+        elif up == "DATA":
+            say("354 go")
+            while f.readline().rstrip(b"\r\n") != b".": pass
+            done += 1; say("250 ok")
+        elif up == "RSET": say("250 ok")
+        elif up == "QUIT": say("221 bye"); break
+        else: say("250 ok")
+    conn.close()
+    if mail and done == 0: done = -1
+EOPY
+fpid=$!
+it_wait_port "$fport" 10 "$fpid" || it_fail "fake listener"
+it_stop_milter
+it_start_milter "PolicyFile $IT_TMP/policy" "TrustAnchors $PKI/ca/anchors.pem" \
+    "ReinjectSocket inet:$fport@127.0.0.1"
+cat >"$IT_TMP/five.eml" <<'EOM'
+From: Sender <sender@example.org>
+To: alice@example.test
+Subject: Five hidden
+Message-ID: <delivery-test.3@example.org>
+
+Five Bcc recipients.
+EOM
+FIVE="bob@example.test carol@example.test victor@example.test walter@example.test peggy@example.test"
+if it_smtp_send "$FROM" "alice@example.test $FIVE" "$IT_TMP/five.eml" >/dev/null 2>&1; then
+    it_fail "accepted although the third copy was refused"
+fi
+wait "$fpid"
+[ "$(grep -c . "$IT_TMP/fake.log")" = 2 ] || it_fail "fake listener saw: $(cat "$IT_TMP/fake.log")"
+it_stop_milter
+it_start_milter "${MILTER_LINES[@]}"
+it_smtp_send "$FROM" "alice@example.test $FIVE" "$IT_TMP/five.eml" >/dev/null \
+    || it_fail "retry refused"
+it_wait_delivered 4 60 || it_fail "journal retry: $(it_sink_count) copies"
+sleep 1
+[ "$(it_sink_count)" = 4 ] || it_fail "journal retry: $(it_sink_count) copies, expected 4 (1 + 3 not sent before)"
+# Every recipient exactly once over both attempts.
+{
+    head -n 2 "$IT_TMP/fake.log" | tr -d '<>'
+    for f in $(it_sink_files); do
+        it_sink_envelope "$f" | sed -n 's/^RCPT <\([^>]*\)>.*/\1/p'
+    done
+} | sort >"$IT_TMP/all"
+printf '%s\n' alice@example.test $FIVE | sort >"$IT_TMP/want"
+diff "$IT_TMP/want" "$IT_TMP/all" >/dev/null || \
+    it_fail "deliveries over both attempts: $(tr '\n' ' ' <"$IT_TMP/all")"
 it_pass
