@@ -200,9 +200,9 @@ static const struct option option_table[] = {
 	{ "ReinjectTimeout", OPT_DURATION, OFF(reinject_timeout), "60s", 5,
 	    3600, NULL, "how long one re-submission to ReinjectSocket may "
 	    "take", NULL },
-	{ "JournalDir", OPT_PATH, OFF(journal_dir), NULL, 0, 0, NULL,
-	    "where the copies already re-submitted are recorded; unset: "
-	    "SpoolDir/smime-milter-journal", NULL },
+	{ "JournalDir", OPT_PATH, OFF(journal_dir),
+	    "/var/lib/smime-milter/journal", 0, 0, NULL,
+	    "where the copies already re-submitted are recorded", NULL },
 	{ "ReplaceBodyChunk", OPT_SIZE, OFF(body_chunk), "65535", 512, 65535,
 	    NULL, "largest piece of a new body sent to the MTA at once", NULL },
 };

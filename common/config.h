@@ -70,7 +70,7 @@ struct config {
 	bool reject_at_rcpt;		/* RejectAtRcpt */
 	uint64_t body_chunk;		/* ReplaceBodyChunk, bytes */
 	char *reinject_secret_file;	/* ReinjectSecretFile */
-	char *journal_dir;		/* JournalDir; NULL: under SpoolDir */
+	char *journal_dir;		/* JournalDir */
 	unsigned reinject_timeout;	/* ReinjectTimeout, seconds */
 
 	char **values;			/* text of every option, table order */

@@ -161,7 +161,10 @@ journal_add(const char *dir, const char *fingerprint, const char *copy_key,
 	}
 	len = snprintf(line, sizeof(line), "%s\n", copy_key);
 	if ((fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC,
-	    0600)) < 0 || write(fd, line, (size_t)len) != len ||
+	    0600)) < 0 && errno == ENOENT && mkdir(dir, 0700) == 0)
+		fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC,
+		    0600);
+	if (fd < 0 || write(fd, line, (size_t)len) != len ||
 	    fsync(fd) != 0) {
 		snprintf(err, errlen, "journal %s: %s", path, strerror(errno));
 		if (fd >= 0)

@@ -105,6 +105,19 @@ treatment_of(const struct outbound_plan *plan, const struct rcpt_plan *r,
 	}
 }
 
+/*
+ * Per-copy spools stay in memory up to SpoolThreshold; with many copies
+ * (a Bcc list, a large mailing list) they go to disk at once, so memory
+ * does not grow with the number of copies.
+ */
+#define MANY_COPIES 8
+
+static uint64_t
+copy_threshold(const struct build *b)
+{
+	return b->ng > MANY_COPIES ? 0 : b->rt->cfg->spool_threshold;
+}
+
 static bool
 transformed(const struct treatment *t)
 {
@@ -267,7 +280,7 @@ encrypt_variant(struct build *b, size_t vi)
 		if (g->variant != vi || !g->t.encrypt)
 			continue;
 		if ((g->entity = spool_new(cfg->spool_dir,
-		    cfg->spool_threshold)) == NULL)
+		    copy_threshold(b))) == NULL)
 			goto oom;
 		s = sink_to_spool(g->entity);
 		/* The self-check: this copy's RecipientInfos are exactly
@@ -376,7 +389,7 @@ write_extra(struct build *b, const struct group *g, const struct header *h,
 	size_t i;
 
 	if ((x->rcpts = calloc(g->n + 1, sizeof(*x->rcpts))) == NULL ||
-	    (x->message = spool_new(cfg->spool_dir, cfg->spool_threshold)) ==
+	    (x->message = spool_new(cfg->spool_dir, copy_threshold(b))) ==
 	    NULL) {
 		snprintf(b->err, b->errlen, "out of memory");
 		return -1;

@@ -27,13 +27,12 @@
  * The secret of the re-submission marker: from ReinjectSecretFile, or
  * random for this process (copies re-submitted by an earlier process are
  * then simply looked at again: already encrypted ones pass, plain ones
- * are plain again).  And the journal's directory, made if missing.
+ * are plain again).  And where the journal is.
  */
 static int
 runtime_load_delivery(struct runtime *rt, char *err, size_t errlen)
 {
 	const struct config *cfg = rt->cfg;
-	struct stat st;
 
 	if (cfg->reinject_secret_file != NULL) {
 		if (marker_secret_load(cfg->reinject_secret_file, &rt->secret,
@@ -47,22 +46,10 @@ runtime_load_delivery(struct runtime *rt, char *err, size_t errlen)
 			return -1;
 		}
 	}
-	if (cfg->journal_dir != NULL)
-		snprintf(rt->journal_dir, sizeof(rt->journal_dir), "%s",
-		    cfg->journal_dir);
-	else
-		snprintf(rt->journal_dir, sizeof(rt->journal_dir), "%.4000s/"
-		    "smime-milter-journal", cfg->spool_dir);
-	if (mkdir(rt->journal_dir, 0700) != 0 && errno != EEXIST) {
-		snprintf(err, errlen, "JournalDir %s: %s", rt->journal_dir,
-		    strerror(errno));
-		return -1;
-	}
-	if (stat(rt->journal_dir, &st) != 0 || !S_ISDIR(st.st_mode)) {
-		snprintf(err, errlen, "JournalDir %s: not a directory",
-		    rt->journal_dir);
-		return -1;
-	}
+	/* Made by the first record (journal_add): a daemon that never
+	 * re-submits anything leaves no trace on disk. */
+	snprintf(rt->journal_dir, sizeof(rt->journal_dir), "%s",
+	    cfg->journal_dir);
 	journal_expire(rt->journal_dir, time(NULL));
 	return 0;
 }

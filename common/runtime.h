@@ -31,7 +31,7 @@ struct runtime {
 	struct senderkeys *keys;	/* owned; empty without SenderKeys */
 	struct authmap *authmap;	/* owned; empty without the map */
 	struct marker_secret secret;	/* marks re-submitted copies */
-	char journal_dir[4096];		/* exists, mode 0700 */
+	char journal_dir[4096];		/* JournalDir (made when needed) */
 
 	pthread_mutex_t policy_lock;
 	struct policy *policy;		/* one reference held */

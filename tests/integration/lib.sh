@@ -263,6 +263,7 @@ it_start_milter() {
         _it_milter_default SpoolDir "$IT_TMP/spool"
         _it_milter_default LogLevel debug
         _it_milter_default CertificateSources "dir:$IT_CERT_DIR"
+        _it_milter_default JournalDir "$IT_TMP/journal"
         for line in "$@"; do echo "$line"; done
     } >"$IT_TMP/milter.conf"
     "$SMIME_MILTER" -f -c "$IT_TMP/milter.conf" 2>>"$IT_MILTER_LOG" &

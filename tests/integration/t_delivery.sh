@@ -164,25 +164,28 @@ done = 0
 while done == 0:
     conn, _ = srv.accept(); f = conn.makefile("rb"); mail = False
     def say(t): conn.sendall((t + "\r\n").encode())
-    say("220 fake")
-    while True:
-        line = f.readline()
-        if not line: break
-        cmd = line.decode("latin-1").strip()
-        up = cmd.upper()
-        if up.startswith("EHLO") or up.startswith("HELO"): say("250 fake")
-        elif up.startswith("MAIL"):
-            mail = True
-            say("451 4.3.0 try later" if done == 2 else "250 ok")
-        elif up.startswith("RCPT"):
-            log.write(cmd[8:] + "\n"); log.flush(); say("250 ok")
-        elif up == "DATA":
-            say("354 go")
-            while f.readline().rstrip(b"\r\n") != b".": pass
-            done += 1; say("250 ok")
-        elif up == "RSET": say("250 ok")
-        elif up == "QUIT": say("221 bye"); break
-        else: say("250 ok")
+    try:  # a port probe closes at once: not an error
+        say("220 fake")
+        while True:
+            line = f.readline()
+            if not line: break
+            cmd = line.decode("latin-1").strip()
+            up = cmd.upper()
+            if up.startswith("EHLO") or up.startswith("HELO"): say("250 fake")
+            elif up.startswith("MAIL"):
+                mail = True
+                say("451 4.3.0 try later" if done == 2 else "250 ok")
+            elif up.startswith("RCPT"):
+                log.write(cmd[8:] + "\n"); log.flush(); say("250 ok")
+            elif up == "DATA":
+                say("354 go")
+                while f.readline().rstrip(b"\r\n") != b".": pass
+                done += 1; say("250 ok")
+            elif up == "RSET": say("250 ok")
+            elif up == "QUIT": say("221 bye"); break
+            else: say("250 ok")
+    except OSError:
+        pass
     conn.close()
     if mail and done == 0: done = -1
 EOPY
