@@ -39,10 +39,13 @@ enum rcpt_action {
 	RA_DEFER,	/* missing-cert defer */
 	RA_NOTIFY,	/* missing-cert notify: dropped, sender told */
 	RA_TEMPFAIL,	/* could not decide or look up: retry */
+	RA_LIST,	/* a confidential list: expanded, itself dropped */
 };
+#define RA_COUNT (RA_LIST + 1)
 
 struct rcpt_plan {
-	const char *addr;		/* the message's string */
+	const char *addr;		/* the message's or policy's string */
+	const char *list;		/* member of this list, or NULL */
 	struct policy_decision d;
 	enum rcpt_action action;
 	enum lookup_status lookup;	/* LOOKUP_NONE if not looked up */
@@ -123,6 +126,7 @@ struct outbound_copy {
 	size_t ndrop;
 	struct outbound_extra *extra;
 	size_t nextra;
+	bool discard;		/* only list members: all re-submitted */
 	char summary[300];	/* "encrypted aes256-gcm to 2; +2 copies" */
 };
 

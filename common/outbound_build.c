@@ -152,7 +152,8 @@ place(struct build *b, size_t ri)
 
 	treatment_of(b->plan, r, &t);
 	hidden = t.encrypt && r->hidden;
-	own = hidden && r->d.s.bcc == POL_BCC_INDIVIDUAL;
+	/* A list member always gets a copy of its own (SPEC M9). */
+	own = (hidden && r->d.s.bcc == POL_BCC_INDIVIDUAL) || r->list != NULL;
 	for (gi = 0; !own && gi < b->ng; gi++)
 		if (b->g[gi].hidden == hidden &&
 		    same_treatment(&b->g[gi].t, &t) &&
@@ -173,17 +174,32 @@ place(struct build *b, size_t ri)
 	return group_add(b, gi, ri);
 }
 
-/* The group that stays in the transaction: the visible encrypted one if
- * there is one, else the first. */
+/* Recipients of the transaction itself (not added by a list). */
+static bool
+in_envelope(const struct build *b, const struct group *g)
+{
+	return b->plan->r[g->idx[0]].list == NULL;
+}
+
+/*
+ * The group that stays in the transaction: the visible encrypted one if
+ * there is one, else the first of the envelope's own recipients.  When
+ * only list members are left, none: (size_t)-1, every copy is
+ * re-submitted and the original discarded.
+ */
 static size_t
 staying_group(const struct build *b)
 {
 	size_t gi;
 
 	for (gi = 0; gi < b->ng; gi++)
-		if (b->g[gi].t.encrypt && !b->g[gi].hidden)
+		if (b->g[gi].t.encrypt && !b->g[gi].hidden &&
+		    in_envelope(b, &b->g[gi]))
 			return gi;
-	return 0;
+	for (gi = 0; gi < b->ng; gi++)
+		if (in_envelope(b, &b->g[gi]))
+			return gi;
+	return (size_t)-1;
 }
 
 /* encrypt-to-sender: the sender's own certificates join the envelope. */
@@ -442,8 +458,8 @@ static int
 make_staying(struct build *b, size_t stay, struct outbound_copy *c)
 {
 	const struct config *cfg = b->rt->cfg;
-	const struct group *g = &b->g[stay];
-	const struct spool *entity = group_entity(b, g);
+	const struct group *g = stay != (size_t)-1 ? &b->g[stay] : NULL;
+	const struct spool *entity = g != NULL ? group_entity(b, g) : NULL;
 	struct header *h = NULL;
 	size_t nh = 0, i, k;
 	int rc;
@@ -451,10 +467,18 @@ make_staying(struct build *b, size_t stay, struct outbound_copy *c)
 	for (i = 0; i < b->plan->n; i++) {
 		bool in = false;
 
-		for (k = 0; k < g->n && !in; k++)
+		if (b->plan->r[i].list != NULL)	/* never in the envelope */
+			continue;
+		for (k = 0; g != NULL && k < g->n && !in; k++)
 			in = g->idx[k] == i;
 		if (!in && drop_rcpt(c, b->plan->r[i].addr) != 0)
 			goto oom;
+	}
+	if (g == NULL) {
+		/* Nobody of the envelope keeps this copy: discard it. */
+		c->discard = true;
+		snprintf(c->summary, sizeof(c->summary), "discarded");
+		return 0;
 	}
 	rc = outbound_clean_headers(cfg, b->msg, &h, &nh, c, entity != NULL,
 	    g->t.encrypt && g->t.s.protect_headers);
@@ -501,7 +525,8 @@ outbound_build(struct runtime *rt, const struct message *msg,
 
 	memset(out, 0, sizeof(*out));
 	for (i = 0; i < plan->n; i++)
-		if (plan->r[i].action != RA_NOTIFY && place(&b, i) != 0)
+		if (plan->r[i].action != RA_NOTIFY &&
+		    plan->r[i].action != RA_LIST && place(&b, i) != 0)
 			goto oom;
 	if (b.ng == 0) {
 		snprintf(err, errlen, "no recipient left");

@@ -52,8 +52,19 @@ outbound_send_notice(struct runtime *rt, const struct message *msg,
 	}
 	for (i = 0; i < plan->n; i++)
 		if (plan->r[i].action == RA_NOTIFY) {
-			e[n].address = plan->r[i].addr;
-			e[n].reason = plan->r[i].why;
+			const char *list = plan->r[i].list;
+			size_t k;
+
+			/* Members of a confidential list stay unnamed: the
+			 * notice names the list, once. */
+			for (k = 0; list != NULL && k < n; k++)
+				if (e[k].address == list)
+					break;
+			if (list != NULL && k < n)
+				continue;
+			e[n].address = list != NULL ? list : plan->r[i].addr;
+			e[n].reason = list != NULL ? "members of this list have "
+			    "no usable certificate" : plan->r[i].why;
 			info.allow_plain_ok_hint |= plan->r[i].d.s.allow_plain_ok;
 			n++;
 		}

@@ -32,6 +32,7 @@ rcpt_action_name(enum rcpt_action a)
 	case RA_DEFER: return "defer";
 	case RA_NOTIFY: return "notify";
 	case RA_TEMPFAIL: return "tempfail";
+	case RA_LIST: return "list";
 	}
 	return "?";
 }
@@ -81,14 +82,26 @@ list_addrs(const struct outbound_plan *plan, enum rcpt_action a, char *out,
 
 	out[0] = '\0';
 	for (i = 0; i < plan->n; i++) {
+		/* A list member is named by its list: membership is never
+		 * revealed, not even to the sender. */
+		const char *name = plan->r[i].list != NULL ? plan->r[i].list :
+		    plan->r[i].addr;
+		size_t k;
+
 		if (plan->r[i].action != a)
 			continue;
+		for (k = 0; k < i; k++)
+			if (plan->r[k].action == a && plan->r[k].list != NULL &&
+			    plan->r[k].list == plan->r[i].list)
+				break;
+		if (k < i)
+			continue;
 		total++;
-		if (strlen(out) + strlen(plan->r[i].addr) > REPLY_ADDRS_MAX)
+		if (strlen(out) + strlen(name) > REPLY_ADDRS_MAX)
 			continue;
 		if (shown++ > 0)
 			append_safe(out, outlen, ", ");
-		append_safe(out, outlen, plan->r[i].addr);
+		append_safe(out, outlen, name);
 	}
 	if (total > shown) {
 		char more[40];
@@ -110,7 +123,7 @@ set_reply(struct outbound_plan *plan, enum plan_verdict v, const char *rcode,
 static void
 decide_verdict(const struct config *cfg, struct outbound_plan *plan)
 {
-	size_t count[RA_TEMPFAIL + 1] = { 0 }, i;
+	size_t count[RA_COUNT] = { 0 }, i;
 	char addrs[REPLY_ADDRS_MAX + 64];
 
 	for (i = 0; i < plan->n; i++)
@@ -150,7 +163,9 @@ decide_verdict(const struct config *cfg, struct outbound_plan *plan)
 		append_safe(plan->reply, sizeof(plan->reply), addrs);
 		append_safe(plan->reply, sizeof(plan->reply), "; delivery "
 		    "will be retried");
-	} else if (count[RA_NOTIFY] == plan->n && plan->n > 0)
+	} else if (count[RA_ENCRYPT] + count[RA_SIGN] + count[RA_PLAIN] == 0)
+		/* Nobody to deliver to: every recipient was notified about,
+		 * or a confidential list has no members. */
 		set_reply(plan, PLAN_DISCARD, NULL, NULL);
 	else
 		set_reply(plan, PLAN_DELIVER, NULL, NULL);
@@ -183,10 +198,12 @@ plan_recipient(struct runtime *rt, struct outbound_plan *plan,
 {
 	struct cert_result res;
 
-	policy_decide(plan->policy, msg->sender, r->addr, &r->d);
+	/* A list's members follow the list's rule. */
+	policy_decide(plan->policy, msg->sender, r->list != NULL ? r->list :
+	    r->addr, &r->d);
 	if (plan->trusted && plan->request != 0)
 		policy_apply_request(&r->d, plan->request);
-	r->hidden = !addrlist_contains(visible, r->addr);
+	r->hidden = r->list != NULL || !addrlist_contains(visible, r->addr);
 	r->lookup = LOOKUP_NONE;
 	if (r->d.unavailable) {
 		r->action = RA_TEMPFAIL;
@@ -262,7 +279,7 @@ request_names(unsigned flags)
 static void
 summarise(struct outbound_plan *plan)
 {
-	size_t count[RA_TEMPFAIL + 1] = { 0 }, i, len;
+	size_t count[RA_COUNT] = { 0 }, i, len;
 	static const char *const verdicts[] = { "pass", "deliver", "reject",
 	    "defer", "tempfail", "discard" };
 	char *out = plan->log;
@@ -274,7 +291,7 @@ summarise(struct outbound_plan *plan)
 	snprintf(out, outlen, "policy=%s%s%s", verdicts[plan->verdict],
 	    plan->resubmitted ? " copy=resubmitted" : "",
 	    plan->forged_marker ? " marker=forged" : "");
-	for (a = RA_ENCRYPT; plan->verdict != PLAN_PASS && a <= RA_TEMPFAIL;
+	for (a = RA_ENCRYPT; plan->verdict != PLAN_PASS && a < RA_COUNT;
 	    a++)
 		if (count[a] > 0) {
 			len = strlen(out);
@@ -310,6 +327,51 @@ summarise(struct outbound_plan *plan)
 			    plan->r[i].d.line);
 		append_safe(out, outlen, where);
 	}
+}
+
+/*
+ * The envelope recipients, with every confidential list replaced by its
+ * members (SPEC M9): the list's own entry stays, marked RA_LIST, so it
+ * is deleted from the transaction; members follow it, one copy each.
+ * A list whose members cannot be known tempfails.
+ */
+static int
+expand_recipients(struct outbound_plan *plan, const struct message *msg)
+{
+	const char *const *members;
+	size_t i, k, n, total = msg->nrcpts;
+	int rc;
+
+	for (i = 0; i < msg->nrcpts; i++)
+		if (policy_list_members(plan->policy, msg->rcpts[i], &members,
+		    &n) == 1)
+			total += n;
+	if ((plan->r = calloc(total + 1, sizeof(*plan->r))) == NULL)
+		return -1;
+	for (i = 0; i < msg->nrcpts; i++) {
+		struct rcpt_plan *l = &plan->r[plan->n++];
+
+		l->addr = msg->rcpts[i];
+		rc = policy_list_members(plan->policy, msg->rcpts[i], &members,
+		    &n);
+		if (rc == 0)
+			continue;
+		if (rc < 0) {
+			l->action = RA_TEMPFAIL;
+			snprintf(l->why, sizeof(l->why), "the members of list "
+			    "%.150s could not be read", l->addr);
+			continue;
+		}
+		l->action = RA_LIST;
+		snprintf(l->why, sizeof(l->why), "confidential list, %zu "
+		    "member%s", n, n == 1 ? "" : "s");
+		for (k = 0; k < n; k++) {
+			plan->r[plan->n].addr = members[k];
+			plan->r[plan->n].list = l->addr;
+			plan->n++;
+		}
+	}
+	return 0;
 }
 
 /*
@@ -352,11 +414,8 @@ outbound_plan(struct runtime *rt, struct policy *policy,
 	memset(plan, 0, sizeof(*plan));
 	plan->policy = policy != NULL ? policy_retain(policy) :
 	    runtime_policy(rt);
-	if ((plan->r = calloc(msg->nrcpts + 1, sizeof(*plan->r))) == NULL)
+	if (expand_recipients(plan, msg) != 0)
 		return -1;
-	plan->n = msg->nrcpts;
-	for (i = 0; i < plan->n; i++)
-		plan->r[i].addr = msg->rcpts[i];
 	if (mime_classify(msg->headers, msg->nheaders, &info) == 0) {
 		plan->already_encrypted = info.is_smime_encrypted ||
 		    info.is_pgp_encrypted;
@@ -379,12 +438,17 @@ outbound_plan(struct runtime *rt, struct policy *policy,
 		/* Without knowing who is visible, nobody can be: fail
 		 * closed rather than risk a Bcc leak. */
 		for (i = 0; i < plan->n; i++) {
+			if (plan->r[i].action == RA_LIST)
+				continue;
 			plan->r[i].action = RA_TEMPFAIL;
 			snprintf(plan->r[i].why, sizeof(plan->r[i].why),
 			    "To/Cc: %.180s", err);
 		}
 	} else
 		for (i = 0; i < plan->n; i++) {
+			if (plan->r[i].action == RA_LIST ||
+			    plan->r[i].action == RA_TEMPFAIL)
+				continue;
 			plan_recipient(rt, plan, msg, &visible, &plan->r[i]);
 			want_sign |= plan->r[i].d.s.sign != SIGN_NONE ||
 			    plan->r[i].action == RA_SIGN;

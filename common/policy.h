@@ -108,6 +108,17 @@ size_t policy_unresolved_count(const struct policy *p);
 void policy_group_info(const struct policy *p, size_t i, const char **name,
     const char **source, size_t *members);
 
+/*
+ * Confidential lists ("list ADDRESS = members" in the file, SPEC M9): the
+ * milter expands them itself, one copy per member.  Returns 1 and the
+ * members (the policy's strings, lower-cased) if address is a list, 0 if
+ * it is not, -1 if it is but its members cannot be known now (an LDAP
+ * group never read: the caller tempfails).
+ */
+int policy_list_members(const struct policy *p, const char *address,
+    const char *const **members, size_t *n);
+size_t policy_list_count(const struct policy *p);
+
 /* The outcome of matching one (sender, recipient) pair. */
 struct policy_decision {
 	struct policy_settings s;

@@ -66,6 +66,14 @@ struct side_index {
 	size_t *nby_group;
 };
 
+/* A confidential list: its address and its members (arena strings). */
+struct list_entry {
+	const char *address;	/* lower-cased */
+	uint32_t group;
+	const char **members;	/* NULL when the group is unresolved */
+	size_t n;
+};
+
 struct policy {
 	_Atomic int refs;
 	struct rule *rules;
@@ -82,6 +90,9 @@ struct policy {
 	uint32_t *unresolved;		/* unresolved LDAP group ids */
 	size_t nunresolved;
 	struct side_index from, to;
+
+	struct list_entry *lists;	/* sorted by address */
+	size_t nlists;
 
 	/* Every string of the policy lives in these blocks. */
 	struct arena_block *arena;

@@ -27,6 +27,70 @@ free_raw(struct parser *ps)
 }
 
 /* Turn the parsed statements into the policy. */
+static int
+cmp_list(const void *a, const void *b)
+{
+	return strcmp(((const struct list_entry *)a)->address,
+	    ((const struct list_entry *)b)->address);
+}
+
+/*
+ * The member table of every confidential list.  Members must be
+ * addresses: a domain pattern or "*" cannot be expanded into copies.
+ */
+static void
+build_lists(struct parser *ps)
+{
+	struct policy *p = ps->p;
+	size_t gi, i, n = 0;
+
+	for (gi = 0; gi < ps->ngroups; gi++)
+		n += ps->groups[gi].list_address != NULL;
+	if (n == 0)
+		return;
+	if ((p->lists = calloc(n, sizeof(*p->lists))) == NULL) {
+		pp_fail_oom(ps);
+		return;
+	}
+	for (gi = 0; gi < ps->ngroups && !ps->failed; gi++) {
+		const struct raw_group *rg = &ps->groups[gi];
+		struct list_entry *l;
+
+		if (rg->list_address == NULL)
+			continue;
+		l = &p->lists[p->nlists++];
+		l->address = rg->list_address;
+		l->group = (uint32_t)gi;
+		if (p->groups[gi].has_any) {
+			pp_fail(ps, rg->file, rg->line, 0, "list %s: \"*\" is "
+			    "not a member that can be written to",
+			    rg->list_address);
+			return;
+		}
+		if (!p->groups[gi].resolved)
+			continue;
+		if ((l->members = calloc(p->groups[gi].nmembers + 1,
+		    sizeof(*l->members))) == NULL) {
+			pp_fail_oom(ps);
+			return;
+		}
+		for (i = 0; i < p->members.n; i++) {
+			const struct key_entry *e = &p->members.v[i];
+
+			if (e->id != gi)
+				continue;
+			if (e->kind != PAT_EXACT) {
+				pp_fail(ps, rg->file, rg->line, 0, "list %s: "
+				    "member *@%s is not an address",
+				    rg->list_address, e->key);
+				return;
+			}
+			l->members[l->n++] = e->key;
+		}
+	}
+	qsort(p->lists, p->nlists, sizeof(*p->lists), cmp_list);
+}
+
 static void
 finish(struct parser *ps)
 {
@@ -66,6 +130,9 @@ finish(struct parser *ps)
 		p->groups[i].ldap_dn = ps->groups[i].ldap_dn;
 	}
 	pp_flatten_groups(ps);
+	if (ps->failed)
+		return;
+	build_lists(ps);
 	if (ps->failed)
 		return;
 	p->defaults = ps->defaults;
@@ -175,9 +242,14 @@ policy_retain(struct policy *p)
 void
 policy_release(struct policy *p)
 {
+	size_t i;
+
 	if (p == NULL || atomic_fetch_sub(&p->refs, 1) != 1)
 		return;
 	policy_index_free(p);
+	for (i = 0; i < p->nlists; i++)
+		free(p->lists[i].members);
+	free(p->lists);
 	free(p->members.v);
 	free(p->rules);
 	free(p->groups);
@@ -213,3 +285,33 @@ policy_group_info(const struct policy *p, size_t i, const char **name,
 	    (size_t)-1;
 }
 
+
+int
+policy_list_members(const struct policy *p, const char *address,
+    const char *const **members, size_t *n)
+{
+	struct list_entry key, *l;
+	char lower[1024];
+
+	*members = NULL;
+	*n = 0;
+	if (p->nlists == 0 || strlen(address) >= sizeof(lower))
+		return 0;
+	snprintf(lower, sizeof(lower), "%s", address);
+	policy_lower(lower);
+	key.address = lower;
+	if ((l = bsearch(&key, p->lists, p->nlists, sizeof(*l),
+	    cmp_list)) == NULL)
+		return 0;
+	if (l->members == NULL)
+		return -1;
+	*members = l->members;
+	*n = l->n;
+	return 1;
+}
+
+size_t
+policy_list_count(const struct policy *p)
+{
+	return p->nlists;
+}

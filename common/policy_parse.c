@@ -435,17 +435,25 @@ find_raw_group(struct parser *ps, const char *name)
  * Commas and white space both separate members; "=" may touch its
  * neighbours.
  */
+/*
+ * "group NAME = ..." and "list ADDRESS = ...": a confidential list is a
+ * group named after its address (with a space, so no @reference can
+ * name it) whose members the milter expands itself.
+ */
 static void
-do_group(struct parser *ps)
+do_group(struct parser *ps, bool list)
 {
 	struct raw_group *g, *dup;
+	struct pref addr;
+	char listname[MAX_ADDRESS + 8];
 	const struct token *t0 = &ps->tok[0];
 	char *name, *eq, *word, *save;
 	size_t i;
 	bool seen_eq = false;
 
 	if (ps->ntok < 2) {
-		pp_fail(ps, ps->file, t0->line, t0->col, "group needs a name");
+		pp_fail(ps, ps->file, t0->line, t0->col, list ? "list needs "
+		    "an address" : "group needs a name");
 		return;
 	}
 	name = ps->tok[1].text;
@@ -475,14 +483,26 @@ do_group(struct parser *ps)
 			i++;
 	}
 members:
-	if (!valid_name(name)) {
+	if (list) {
+		if (parse_pattern(ps, name, ps->tok[1].line, ps->tok[1].col,
+		    &addr) != 0)
+			return;
+		if (addr.pat.kind != PAT_EXACT) {
+			pp_fail(ps, ps->file, ps->tok[1].line, ps->tok[1].col,
+			    "a list is one address, not \"%.60s\"", name);
+			return;
+		}
+		snprintf(listname, sizeof(listname), "list %s", addr.pat.key);
+		name = listname;
+	} else if (!valid_name(name)) {
 		pp_fail(ps, ps->file, ps->tok[1].line, ps->tok[1].col, "bad group "
 		    "name \"%.60s\" (letters, digits, '.', '-', '_')", name);
 		return;
 	}
 	if ((dup = find_raw_group(ps, name)) != NULL) {
-		pp_fail(ps, ps->file, ps->tok[1].line, ps->tok[1].col, "group %s "
-		    "already defined at %s:%u", name, dup->file, dup->line);
+		pp_fail(ps, ps->file, ps->tok[1].line, ps->tok[1].col, "%s%s "
+		    "already defined at %s:%u", list ? "" : "group ", name,
+		    dup->file, dup->line);
 		return;
 	}
 	if ((ps->groups = pp_grow(ps, ps->groups, &ps->groupcap, ps->ngroups + 1,
@@ -495,6 +515,8 @@ members:
 	g->resolved = true;
 	if ((g->name = pp_keep(ps, name)) == NULL)
 		return;
+	if (list)
+		g->list_address = addr.pat.key;
 	if (i < ps->ntok && strncmp(ps->tok[i].text, "ldap:", 5) == 0) {
 		char dn[4096] = "";
 		size_t j;
@@ -607,14 +629,17 @@ dispatch(struct parser *ps)
 	if (strcasecmp(kw, "include") == 0)
 		do_include(ps);
 	else if (strcasecmp(kw, "group") == 0)
-		do_group(ps);
+		do_group(ps, false);
+	else if (strcasecmp(kw, "list") == 0)
+		do_group(ps, true);
 	else if (strcasecmp(kw, "default") == 0)
 		do_default(ps);
 	else if (strcasecmp(kw, "from") == 0 || strcasecmp(kw, "to") == 0)
 		do_rule(ps);
 	else
 		pp_fail(ps, ps->file, ps->tok[0].line, ps->tok[0].col, "unknown "
-		    "keyword \"%.40s\" (include, group, default, from, to)",
+		    "keyword \"%.40s\" (include, group, list, default, from, "
+		    "to)",
 		    kw);
 	ps->ntok = 0;
 }

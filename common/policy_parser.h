@@ -30,6 +30,7 @@ struct pref {
 
 struct raw_group {
 	const char *name, *file, *source, *ldap_dir, *ldap_dn;
+	const char *list_address;	/* a confidential list: its address */
 	unsigned line;
 	struct pref *members;
 	size_t n, cap;

@@ -490,10 +490,11 @@ cb_eom(SMFICTX *ctx)
 		return reply_for(ctx, conn, OUT_TEMPFAIL, err);
 	}
 	log_qid(LOG_LVL_INFO, msg->qid, "action=%s from=<%s> nrcpt=%zu "
-	    "size=%llu %s copy=\"%s\"", plan.verdict == PLAN_DISCARD ?
-	    "discard" : "accept", msg->sender, msg->nrcpts,
+	    "size=%llu %s copy=\"%s\"", plan.verdict == PLAN_DISCARD ||
+	    copy.discard ? "discard" : "accept", msg->sender, msg->nrcpts,
 	    (unsigned long long)message_size(msg), plan.log, copy.summary);
-	rc = plan.verdict == PLAN_DISCARD ? SMFIS_DISCARD : SMFIS_CONTINUE;
+	rc = plan.verdict == PLAN_DISCARD || copy.discard ? SMFIS_DISCARD :
+	    SMFIS_CONTINUE;
 	outbound_copy_free(&copy);
 	outbound_plan_free(&plan);
 	conn_drop_message(conn);

@@ -350,6 +350,68 @@ test_mixed_treatments(void **state)
 	runtime_release(rt);
 }
 
+/* A confidential list: the list address leaves the transaction, every
+ * member gets a copy of its own, the member without a certificate is
+ * named to nobody (the notice and reply name the list). */
+static void
+test_confidential_list(void **state)
+{
+	static const char *const rcpts[] = { "<staff@example.test>", NULL };
+	static const char *const hdrs[] = { "From", " s@example.org", "To",
+	    " staff@example.test", "Subject", " Hi", NULL };
+	struct runtime *rt = make_runtime("list staff@example.test = "
+	    "alice@example.test, bob@example.test, nocert@example.test\n"
+	    "to staff@example.test encrypt=required missing-cert=notify\n",
+	    "");
+	struct message *m = make_message(rt, "<s@example.org>", rcpts, hdrs);
+	struct outbound_plan plan;
+	struct outbound_copy c;
+	char err[512], *text;
+	size_t i;
+	bool opens;
+
+	(void)state;
+	assert_int_equal(outbound_plan(rt, NULL, m, false, &plan), 0);
+	assert_int_equal(plan.n, 4);
+	assert_int_equal(plan.r[0].action, RA_LIST);
+	assert_int_equal(plan.verdict, PLAN_DELIVER);
+	for (i = 1; i < 4; i++) {
+		assert_true(plan.r[i].hidden);
+		assert_string_equal(plan.r[i].list, "staff@example.test");
+	}
+	assert_int_equal(plan.r[3].action, RA_NOTIFY);
+	if (outbound_build(rt, m, &plan, &c, err, sizeof(err)) != 0)
+		fail_msg("%s", err);
+	/* Nobody of the envelope is left: all copies go out again. */
+	assert_true(c.discard);
+	assert_int_equal(c.ndrop, 1);
+	assert_string_equal(c.drop_rcpts[0], "staff@example.test");
+	assert_int_equal(c.nextra, 2);
+	for (i = 0; i < 2; i++) {
+		assert_int_equal(c.extra[i].nrcpts, 1);
+		text = slurp(c.extra[i].message);
+		/* The list stays visible in To; no member's name is there. */
+		assert_non_null(strstr(text, "To: staff@example.test"));
+		assert_null(strstr(text, "nocert"));
+		if (strcmp(c.extra[i].rcpts[0], "alice@example.test") == 0) {
+			assert_int_equal(recipient_infos(text,
+			    "keys/alice-rsa2048.key", "alice-rsa2048", &opens), 1);
+			assert_true(opens);
+		} else {
+			assert_string_equal(c.extra[i].rcpts[0],
+			    "bob@example.test");
+			assert_int_equal(recipient_infos(text,
+			    "keys/bob-rsa3072.key", "bob-rsa3072", &opens), 1);
+			assert_true(opens);
+		}
+		free(text);
+	}
+	outbound_copy_free(&c);
+	outbound_plan_free(&plan);
+	message_free(m);
+	runtime_release(rt);
+}
+
 /* The missing-cert actions decide the verdict and the reply. */
 static void
 test_missing_cert_actions(void **state)
@@ -475,6 +537,7 @@ main(void)
 		cmocka_unit_test(test_encrypt_one),
 		cmocka_unit_test(test_bcc_own_copy),
 		cmocka_unit_test(test_mixed_treatments),
+		cmocka_unit_test(test_confidential_list),
 		cmocka_unit_test(test_missing_cert_actions),
 		cmocka_unit_test(test_lookup_error_and_group_tempfail),
 		cmocka_unit_test(test_already_encrypted),

@@ -259,6 +259,13 @@ static const struct {
 	{ "to a@b encrypt-to-sender=maybe\n", "encrypt-to-sender: \"maybe\"" },
 	{ "to a@b protect-headers=1\n", "protect-headers: \"1\"" },
 	{ "to a@b allow-plain-ok=on\n", "allow-plain-ok: \"on\"" },
+	{ "list\n", "p:1:1: list needs an address" },
+	{ "list *@x.test = a@b\n", "p:1:6: a list is one address" },
+	{ "list all@x.test = a@b, *@y.test\n", "p:1: list all@x.test: member "
+	    "*@y.test is not an address" },
+	{ "list all@x.test = *\n", "p:1: list all@x.test: \"*\" is not" },
+	{ "list all@x.test = a@b\nlist ALL@x.test = c@d\n", "p:2:6: list "
+	    "all@x.test already defined at p:1" },
 };
 
 static void
@@ -562,6 +569,40 @@ test_subject_tag(void **state)
 }
 
 static void
+test_lists(void **state)
+{
+	static const char text[] =
+	    "group team = Bob@Example.test, carol@example.test\n"
+	    "list staff@example.test = alice@example.test, @team\n"
+	    "list sales@example.test = ldap:corp cn=sales,dc=x\n"
+	    "to staff@example.test encrypt=required missing-cert=notify\n";
+	const char *const *m;
+	char err[300];
+	struct policy *p;
+	size_t n;
+
+	(void)state;
+	p = policy_parse("p", text, sizeof(text) - 1, NULL, NULL, err,
+	    sizeof(err));
+	if (p == NULL)
+		fail_msg("%s", err);
+	assert_int_equal(policy_list_count(p), 2);
+	assert_int_equal(policy_list_members(p, "Staff@EXAMPLE.test", &m, &n),
+	    1);
+	assert_int_equal(n, 3);
+	/* Sorted member index order; lower-cased. */
+	assert_string_equal(m[0], "alice@example.test");
+	assert_string_equal(m[1], "bob@example.test");
+	assert_string_equal(m[2], "carol@example.test");
+	assert_int_equal(policy_list_members(p, "other@example.test", &m, &n),
+	    0);
+	/* An LDAP list never read: members unknown. */
+	assert_int_equal(policy_list_members(p, "sales@example.test", &m, &n),
+	    -1);
+	policy_release(p);
+}
+
+static void
 test_builtin_and_format(void **state)
 {
 	struct policy *p = policy_builtin();
@@ -593,6 +634,7 @@ main(void)
 		cmocka_unit_test(test_request_parse),
 		cmocka_unit_test(test_apply_request),
 		cmocka_unit_test(test_subject_tag),
+		cmocka_unit_test(test_lists),
 		cmocka_unit_test(test_builtin_and_format),
 	};
 	size_t nrows = sizeof(rows) / sizeof(rows[0]);
