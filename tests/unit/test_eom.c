@@ -465,6 +465,43 @@ test_missing_cert_actions(void **state)
 	}
 }
 
+/* sign-only without a key for the sender: plain, and said why; and a
+ * recipient whose address holds '%' and a control character cannot
+ * inject into the SMTP reply (libmilter treats '%' as a format). */
+static void
+test_sign_only_and_reply_injection(void **state)
+{
+	static const char *const rcpts[] = { "<a%b@example.test>",
+	    "<x\001y@example.test>", NULL };
+	static const char *const hdrs[] = { "To", " a@example.test", NULL };
+	struct runtime *rt = make_runtime("default encrypt=required "
+	    "missing-cert=sign-only\nto *@example.test encrypt=required "
+	    "missing-cert=reject\n", "");
+	struct runtime *rt2 = make_runtime("default encrypt=required "
+	    "missing-cert=sign-only\n", "");
+	struct message *m = make_message(rt, "<s@example.org>", rcpts, hdrs);
+	struct outbound_plan plan;
+
+	(void)state;
+	assert_int_equal(outbound_plan(rt, NULL, m, false, &plan), 0);
+	assert_int_equal(plan.verdict, PLAN_REJECT);
+	assert_null(strchr(plan.reply, '%'));
+	assert_null(strchr(plan.reply, '\001'));
+	assert_null(strchr(plan.reply, '\r'));
+	assert_null(strchr(plan.reply, '\n'));
+	assert_non_null(strstr(plan.reply, "a?b@example.test"));
+	outbound_plan_free(&plan);
+	assert_int_equal(outbound_plan(rt2, NULL, m, true, &plan), 0);
+	assert_int_equal(plan.verdict, PLAN_DELIVER);
+	assert_int_equal(plan.r[0].action, RA_PLAIN);
+	assert_non_null(strstr(plan.r[0].why, "not signed: no key for the "
+	    "sender"));
+	outbound_plan_free(&plan);
+	message_free(m);
+	runtime_release(rt);
+	runtime_release(rt2);
+}
+
 /* A directory that cannot be read, or a group never read: tempfail. */
 static void
 test_lookup_error_and_group_tempfail(void **state)
@@ -538,6 +575,7 @@ main(void)
 		cmocka_unit_test(test_bcc_own_copy),
 		cmocka_unit_test(test_mixed_treatments),
 		cmocka_unit_test(test_confidential_list),
+		cmocka_unit_test(test_sign_only_and_reply_injection),
 		cmocka_unit_test(test_missing_cert_actions),
 		cmocka_unit_test(test_lookup_error_and_group_tempfail),
 		cmocka_unit_test(test_already_encrypted),
