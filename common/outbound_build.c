@@ -66,6 +66,8 @@ struct build {
 	const struct outbound_plan *plan;
 	struct group *g;
 	size_t ng;
+	size_t *open;		/* groups others may still join */
+	size_t nopen;
 	struct variant *v;
 	size_t nv;
 	char *err;
@@ -148,18 +150,29 @@ place(struct build *b, size_t ri)
 	const struct rcpt_plan *r = &b->plan->r[ri];
 	struct treatment t;
 	bool own, hidden;
-	size_t gi;
+	size_t gi, k;
 
 	treatment_of(b->plan, r, &t);
 	hidden = t.encrypt && r->hidden;
-	/* A list member always gets a copy of its own (SPEC M9). */
+	/* A list member always gets a copy of its own (SPEC M9).  Only
+	 * groups others may join are searched, so thousands of Bcc
+	 * recipients cost no quadratic time. */
 	own = (hidden && r->d.s.bcc == POL_BCC_INDIVIDUAL) || r->list != NULL;
-	for (gi = 0; !own && gi < b->ng; gi++)
+	for (k = 0; !own && k < b->nopen; k++) {
+		gi = b->open[k];
 		if (b->g[gi].hidden == hidden &&
-		    same_treatment(&b->g[gi].t, &t) &&
-		    !(hidden && b->g[gi].t.s.bcc == POL_BCC_INDIVIDUAL))
+		    same_treatment(&b->g[gi].t, &t))
 			return group_add(b, gi, ri);
+	}
 	gi = b->ng;
+	if (!own) {
+		size_t *no = realloc(b->open, (b->nopen + 1) * sizeof(*no));
+
+		if (no == NULL)
+			return -1;
+		b->open = no;
+		b->open[b->nopen++] = gi;
+	}
 	{
 		struct group *ng = realloc(b->g, (b->ng + 1) * sizeof(*ng));
 
@@ -462,18 +475,20 @@ make_staying(struct build *b, size_t stay, struct outbound_copy *c)
 	const struct spool *entity = g != NULL ? group_entity(b, g) : NULL;
 	struct header *h = NULL;
 	size_t nh = 0, i, k;
+	bool *stays;
 	int rc;
 
-	for (i = 0; i < b->plan->n; i++) {
-		bool in = false;
-
-		if (b->plan->r[i].list != NULL)	/* never in the envelope */
-			continue;
-		for (k = 0; g != NULL && k < g->n && !in; k++)
-			in = g->idx[k] == i;
-		if (!in && drop_rcpt(c, b->plan->r[i].addr) != 0)
+	if ((stays = calloc(b->plan->n + 1, sizeof(*stays))) == NULL)
+		goto oom;
+	for (k = 0; g != NULL && k < g->n; k++)
+		stays[g->idx[k]] = true;
+	for (i = 0; i < b->plan->n; i++)
+		/* List members were never in the envelope. */
+		if (!stays[i] && b->plan->r[i].list == NULL &&
+		    drop_rcpt(c, b->plan->r[i].addr) != 0)
 			goto oom;
-	}
+	free(stays);
+	stays = NULL;
 	if (g == NULL) {
 		/* Nobody of the envelope keeps this copy: discard it. */
 		c->discard = true;
@@ -489,6 +504,7 @@ make_staying(struct build *b, size_t stay, struct outbound_copy *c)
 	return entity != NULL ? outbound_split_entity(entity, c, cfg, b->err,
 	    b->errlen) : 0;
 oom:
+	free(stays);
 	snprintf(b->err, b->errlen, "out of memory");
 	return -1;
 }
@@ -504,6 +520,7 @@ free_build(struct build *b)
 		spool_free(b->g[i].entity);
 	}
 	free(b->g);
+	free(b->open);
 	for (i = 0; i < b->nv; i++) {
 		cms_envelope_free(b->v[i].env);
 		spool_free(b->v[i].signed_ent);
@@ -517,7 +534,8 @@ outbound_build(struct runtime *rt, const struct message *msg,
     const struct outbound_plan *plan, struct outbound_copy *out, char *err,
     size_t errlen)
 {
-	struct build b = { rt, msg, plan, NULL, 0, NULL, 0, err, errlen };
+	struct build b = { rt, msg, plan, NULL, 0, NULL, 0, NULL, 0, err,
+	    errlen };
 	struct outbound_copy scratch = { 0 };
 	struct header *h = NULL;
 	size_t nh = 0, i, stay, n;

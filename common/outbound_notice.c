@@ -53,14 +53,11 @@ outbound_send_notice(struct runtime *rt, const struct message *msg,
 	for (i = 0; i < plan->n; i++)
 		if (plan->r[i].action == RA_NOTIFY) {
 			const char *list = plan->r[i].list;
-			size_t k;
 
 			/* Members of a confidential list stay unnamed: the
-			 * notice names the list, once. */
-			for (k = 0; list != NULL && k < n; k++)
-				if (e[k].address == list)
-					break;
-			if (list != NULL && k < n)
+			 * notice names the list, once (members follow each
+			 * other in the plan). */
+			if (list != NULL && n > 0 && e[n - 1].address == list)
 				continue;
 			e[n].address = list != NULL ? list : plan->r[i].addr;
 			e[n].reason = list != NULL ? "members of this list have "

@@ -20,6 +20,7 @@
 #include "signauth.h"
 
 #define REPLY_ADDRS_MAX 400	/* bytes of addresses in one SMTP reply */
+#define RULES_LOGGED 16		/* distinct rule lines in the log line */
 
 const char *
 rcpt_action_name(enum rcpt_action a)
@@ -79,6 +80,7 @@ list_addrs(const struct outbound_plan *plan, enum rcpt_action a, char *out,
     size_t outlen)
 {
 	size_t i, shown = 0, total = 0;
+	const char *last_list = NULL;
 
 	out[0] = '\0';
 	for (i = 0; i < plan->n; i++) {
@@ -86,16 +88,13 @@ list_addrs(const struct outbound_plan *plan, enum rcpt_action a, char *out,
 		 * revealed, not even to the sender. */
 		const char *name = plan->r[i].list != NULL ? plan->r[i].list :
 		    plan->r[i].addr;
-		size_t k;
 
 		if (plan->r[i].action != a)
 			continue;
-		for (k = 0; k < i; k++)
-			if (plan->r[k].action == a && plan->r[k].list != NULL &&
-			    plan->r[k].list == plan->r[i].list)
-				break;
-		if (k < i)
+		/* A list's members follow each other: name it once. */
+		if (plan->r[i].list != NULL && plan->r[i].list == last_list)
 			continue;
+		last_list = plan->r[i].list;
 		total++;
 		if (strlen(out) + strlen(name) > REPLY_ADDRS_MAX)
 			continue;
@@ -279,7 +278,8 @@ request_names(unsigned flags)
 static void
 summarise(struct outbound_plan *plan)
 {
-	size_t count[RA_COUNT] = { 0 }, i, len;
+	const struct policy_decision *seen[RULES_LOGGED];
+	size_t count[RA_COUNT] = { 0 }, i, len, nseen = 0;
 	static const char *const verdicts[] = { "pass", "deliver", "reject",
 	    "defer", "tempfail", "discard" };
 	char *out = plan->log;
@@ -305,26 +305,31 @@ summarise(struct outbound_plan *plan)
 	snprintf(out + len, outlen - len, " signer=%s rules=",
 	    plan->signer != NULL ? "yes" : plan->sign_why != NULL ?
 	    plan->sign_why : "not needed");
-	/* The rule lines used, each once (none when nothing was decided). */
+	/* The rule lines used, each once, at most RULES_LOGGED of them
+	 * (none when nothing was decided). */
 	if (plan->verdict == PLAN_PASS)
 		append_safe(out, outlen, "none");
 	for (i = 0; plan->verdict != PLAN_PASS && i < plan->n; i++) {
-		size_t k;
+		const struct policy_decision *d = &plan->r[i].d;
 		char where[80];
+		size_t k;
 
-		for (k = 0; k < i; k++)
-			if (plan->r[k].d.line == plan->r[i].d.line &&
-			    plan->r[k].d.file == plan->r[i].d.file)
+		for (k = 0; k < nseen; k++)
+			if (seen[k]->line == d->line && seen[k]->file == d->file)
 				break;
-		if (k < i)
+		if (k < nseen)
 			continue;
-		if (plan->r[i].d.line == 0)
+		if (nseen == RULES_LOGGED) {
+			append_safe(out, outlen, ",...");
+			break;
+		}
+		seen[nseen++] = d;
+		if (d->line == 0)
 			snprintf(where, sizeof(where), "%sdefault",
-			    i > 0 ? "," : "");
+			    nseen > 1 ? "," : "");
 		else
 			snprintf(where, sizeof(where), "%s%.60s:%u",
-			    i > 0 ? "," : "", plan->r[i].d.file,
-			    plan->r[i].d.line);
+			    nseen > 1 ? "," : "", d->file, d->line);
 		append_safe(out, outlen, where);
 	}
 }
