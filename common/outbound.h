@@ -170,6 +170,19 @@ int outbound_send_notice(struct runtime *rt, const struct message *msg,
     const struct outbound_plan *plan, const char *hostname, char *err,
     size_t errlen);
 
+/*
+ * SPEC M9: if msg is S/MIME-encrypted and goes to confidential lists
+ * whose keys SenderKeys holds, the message their members get instead:
+ * decrypted with the list's key, the MIME header fields replaced by the
+ * decrypted entity's, those lists its only recipients.  *others: the
+ * original has other recipients (they keep it as it is).  Returns 1 and
+ * *out (message_free it), 0 when this does not apply, -1 with a reason
+ * (the caller tempfails).
+ */
+int outbound_open_for_lists(struct runtime *rt, struct policy *p,
+    const struct message *msg, struct message **out, bool *others,
+    char *err, size_t errlen);
+
 const char *rcpt_action_name(enum rcpt_action a);
 
 #endif

@@ -413,13 +413,81 @@ eom_reply(SMFICTX *ctx, struct conn *conn, const struct outbound_plan *plan)
 	return plan->verdict == PLAN_REJECT ? SMFIS_REJECT : SMFIS_TEMPFAIL;
 }
 
+/* Already encrypted, or our own re-submitted copy: untouched, except
+ * that no request header or marker ever leaves. */
+static sfsistat
+eom_pass(SMFICTX *ctx, struct conn *conn, struct outbound_plan *plan)
+{
+	struct message *msg = conn->msg;
+	struct outbound_copy copy = { 0 };
+	char err[512];
+
+	if (outbound_strip_requests(conn->rt, msg, &copy) != 0 ||
+	    apply_copy(ctx, &copy, conn->rt->cfg->body_chunk, err,
+	    sizeof(err)) != 0) {
+		outbound_copy_free(&copy);
+		return reply_for(ctx, conn, OUT_TEMPFAIL,
+		    "cannot remove the request header");
+	}
+	log_qid(LOG_LVL_INFO, msg->qid, "action=accept from=<%s> nrcpt=%zu "
+	    "size=%llu %s reason=\"%s, passed untouched\"", msg->sender,
+	    msg->nrcpts, (unsigned long long)message_size(msg), plan->log,
+	    plan->resubmitted ? "our re-submitted copy" : "already encrypted");
+	outbound_copy_free(&copy);
+	conn_drop_message(conn);
+	return SMFIS_CONTINUE;
+}
+
+/*
+ * The copy in the transaction, then the others, then the notice: any
+ * failure tempfails the original and the MTA drops every change, so
+ * nothing is lost (the journal stops a retry from sending copies twice).
+ * work is the message the plan is about: conn->msg, or its decryption
+ * for confidential lists (others: recipients that keep the original).
+ */
+static sfsistat
+eom_deliver(SMFICTX *ctx, struct conn *conn, const struct message *work,
+    bool others, struct outbound_plan *plan)
+{
+	struct message *msg = conn->msg;
+	struct outbound_copy copy = { 0 };
+	char err[512];
+	bool discard;
+	sfsistat rc;
+
+	if ((plan->verdict == PLAN_DELIVER && (outbound_build(conn->rt, work,
+	    plan, &copy, err, sizeof(err)) != 0 ||
+	    apply_copy(ctx, &copy, conn->rt->cfg->body_chunk, err,
+	    sizeof(err)) != 0 ||
+	    outbound_submit(conn->rt, work, &copy, conn->mta_host,
+	    progress_cb, ctx, err, sizeof(err)) != 0)) ||
+	    outbound_send_notice(conn->rt, work, plan, conn->mta_host, err,
+	    sizeof(err)) != 0) {
+		log_qid(LOG_LVL_ERROR, msg->qid, "from=<%s> nrcpt=%zu %s",
+		    msg->sender, msg->nrcpts, plan->log);
+		outbound_copy_free(&copy);
+		return reply_for(ctx, conn, OUT_TEMPFAIL, err);
+	}
+	/* With other recipients the original stays for them. */
+	discard = (plan->verdict == PLAN_DISCARD || copy.discard) && !others;
+	log_qid(LOG_LVL_INFO, msg->qid, "action=%s from=<%s> nrcpt=%zu "
+	    "size=%llu %s%s copy=\"%s\"", discard ? "discard" : "accept",
+	    msg->sender, msg->nrcpts, (unsigned long long)message_size(msg),
+	    plan->log, work != msg ? " list-key=decrypted" : "",
+	    copy.summary);
+	rc = discard ? SMFIS_DISCARD : SMFIS_CONTINUE;
+	outbound_copy_free(&copy);
+	conn_drop_message(conn);
+	return rc;
+}
+
 static sfsistat
 cb_eom(SMFICTX *ctx)
 {
 	struct conn *conn = conn_get(ctx);
-	struct outbound_copy copy = { 0 };
+	struct message *msg, *listmsg = NULL;
 	struct outbound_plan plan;
-	struct message *msg;
+	bool others = false;
 	char err[512];
 	sfsistat rc;
 
@@ -434,9 +502,13 @@ cb_eom(SMFICTX *ctx)
 		conn_drop_message(conn);
 		return SMFIS_CONTINUE;
 	}
-	if (outbound_plan(conn->rt, conn->policy, msg, conn->internal,
-	    &plan) != 0) {
+	if (outbound_open_for_lists(conn->rt, conn->policy, msg, &listmsg,
+	    &others, err, sizeof(err)) < 0)
+		return reply_for(ctx, conn, OUT_TEMPFAIL, err);
+	if (outbound_plan(conn->rt, conn->policy, listmsg != NULL ? listmsg :
+	    msg, conn->internal, &plan) != 0) {
 		outbound_plan_free(&plan);
+		message_free(listmsg);
 		return reply_for(ctx, conn, OUT_TEMPFAIL, "out of memory");
 	}
 	switch (plan.verdict) {
@@ -444,60 +516,16 @@ cb_eom(SMFICTX *ctx)
 	case PLAN_DEFER:
 	case PLAN_TEMPFAIL:
 		rc = eom_reply(ctx, conn, &plan);
-		outbound_plan_free(&plan);
-		return rc;
-	case PLAN_PASS:
-		/* Untouched, except that no request header ever leaves. */
-		if (outbound_strip_requests(conn->rt, msg, &copy) != 0 ||
-		    apply_copy(ctx, &copy, conn->rt->cfg->body_chunk, err,
-		    sizeof(err)) != 0) {
-			outbound_copy_free(&copy);
-			outbound_plan_free(&plan);
-			return reply_for(ctx, conn, OUT_TEMPFAIL,
-			    "cannot remove the request header");
-		}
-		log_qid(LOG_LVL_INFO, msg->qid, "action=accept from=<%s> "
-		    "nrcpt=%zu size=%llu %s reason=\"%s, passed untouched\"",
-		    msg->sender, msg->nrcpts,
-		    (unsigned long long)message_size(msg), plan.log,
-		    plan.resubmitted ? "our re-submitted copy" :
-		    "already encrypted");
-		outbound_copy_free(&copy);
-		outbound_plan_free(&plan);
-		conn_drop_message(conn);
-		return SMFIS_CONTINUE;
-	case PLAN_DISCARD:
-	case PLAN_DELIVER:
 		break;
+	case PLAN_PASS:
+		rc = eom_pass(ctx, conn, &plan);
+		break;
+	default:
+		rc = eom_deliver(ctx, conn, listmsg != NULL ? listmsg : msg,
+		    others, &plan);
 	}
-	/* The copy in the transaction, then the others, then the notice:
-	 * any failure tempfails the original and the MTA drops every
-	 * change, so nothing is lost (the journal stops a retry from
-	 * sending copies twice). */
-	if ((plan.verdict == PLAN_DELIVER && (outbound_build(conn->rt, msg,
-	    &plan, &copy, err, sizeof(err)) != 0 ||
-	    apply_copy(ctx, &copy, conn->rt->cfg->body_chunk, err,
-	    sizeof(err)) != 0 ||
-	    outbound_submit(conn->rt, msg, &copy, conn->mta_host,
-	    progress_cb, ctx, err, sizeof(err)) != 0)) ||
-	    outbound_send_notice(conn->rt, msg, &plan, conn->mta_host, err,
-	    sizeof(err)) != 0) {
-		/* Fail closed: the MTA drops every change with the tempfail. */
-		log_qid(LOG_LVL_ERROR, msg->qid, "from=<%s> nrcpt=%zu %s",
-		    msg->sender, msg->nrcpts, plan.log);
-		outbound_copy_free(&copy);
-		outbound_plan_free(&plan);
-		return reply_for(ctx, conn, OUT_TEMPFAIL, err);
-	}
-	log_qid(LOG_LVL_INFO, msg->qid, "action=%s from=<%s> nrcpt=%zu "
-	    "size=%llu %s copy=\"%s\"", plan.verdict == PLAN_DISCARD ||
-	    copy.discard ? "discard" : "accept", msg->sender, msg->nrcpts,
-	    (unsigned long long)message_size(msg), plan.log, copy.summary);
-	rc = plan.verdict == PLAN_DISCARD || copy.discard ? SMFIS_DISCARD :
-	    SMFIS_CONTINUE;
-	outbound_copy_free(&copy);
 	outbound_plan_free(&plan);
-	conn_drop_message(conn);
+	message_free(listmsg);
 	return rc;
 }
 

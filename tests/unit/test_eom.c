@@ -235,6 +235,9 @@ slurp(const struct spool *sp)
 	return buf;
 }
 
+/* What the last successful recipient_infos() decrypted. */
+static char last_plain[65536];
+
 /* An S/MIME message: how many RecipientInfos, and can key/cert open it. */
 static int
 recipient_infos(const char *text, const char *keyname, const char *certname,
@@ -254,6 +257,12 @@ recipient_infos(const char *text, const char *keyname, const char *certname,
 	key = PEM_read_PrivateKey(f, NULL, NULL, NULL);
 	fclose(f);
 	*opens = CMS_decrypt(cms, key, cert, NULL, out, 0) == 1;
+	last_plain[0] = '\0';
+	if (*opens) {
+		int got = BIO_read(out, last_plain, sizeof(last_plain) - 1);
+
+		last_plain[got > 0 ? got : 0] = '\0';
+	}
 	ERR_clear_error();
 	EVP_PKEY_free(key);
 	X509_free(cert);
@@ -409,6 +418,127 @@ test_confidential_list(void **state)
 	outbound_copy_free(&c);
 	outbound_plan_free(&plan);
 	message_free(m);
+	runtime_release(rt);
+}
+
+/* Mail encrypted to a confidential list's own certificate: decrypted
+ * with the list's key (SenderKeys), one copy per member, none of them
+ * readable by the list key any more; others keep the original. */
+static void
+test_list_key(void **state)
+{
+	static const char *const rcpts[] = { "<alice@example.test>",
+	    "<carol@example.org>", NULL };
+	char path[300], extra[700], err[512], *text;
+	struct runtime *rt;
+	struct message *m, *lm = NULL;
+	struct outbound_plan plan;
+	struct outbound_copy c;
+	X509 *alice = pki_cert("alice-rsa2048");
+	STACK_OF(X509) *to = sk_X509_new_null();
+	BIO *in, *out = BIO_new(BIO_s_mem());
+	CMS_ContentInfo *cms;
+	EVP_PKEY *key;
+	FILE *f;
+	bool others, opens;
+	char *data;
+	long len;
+	size_t i;
+
+	(void)state;
+	/* The list's key, stored as SenderKeys wants it. */
+	snprintf(path, sizeof(path), "%s/keys", dir);
+	mkdir(path, 0700);
+	write_file("pass", "list passphrase\n", 0600);
+	f = fopen(pki_path("keys/alice-rsa2048.key"), "r");
+	key = PEM_read_PrivateKey(f, NULL, NULL, NULL);
+	fclose(f);
+	snprintf(path, sizeof(path), "%s/keys/alice@example.test.key", dir);
+	f = fopen(path, "w");
+	assert_int_equal(PEM_write_PKCS8PrivateKey(f, key, EVP_aes_256_cbc(),
+	    NULL, 0, NULL, (void *)"list passphrase"), 1);
+	fclose(f);
+	chmod(path, 0600);
+	EVP_PKEY_free(key);
+	copy_cert("certs/alice-rsa2048.pem", "keys/alice@example.test.crt");
+	copy_cert("certs/victor-multi.pem", "certs/victor.pem");
+	snprintf(extra, sizeof(extra), "SenderKeys %s/keys\n"
+	    "SenderKeyPassphraseFile %s/pass\n", dir, dir);
+	rt = make_runtime("list alice@example.test = bob@example.test, "
+	    "victor@example.test\ndefault encrypt=required\n", extra);
+
+	/* The sender's client encrypted to the list (OpenSSL, not us). */
+	sk_X509_push(to, alice);
+	in = BIO_new_mem_buf("Content-Type: text/plain\r\n\r\nList secret."
+	    "\r\n", -1);
+	cms = CMS_encrypt(to, in, EVP_aes_256_cbc(), CMS_BINARY);
+	assert_non_null(cms);
+	assert_int_equal(SMIME_write_CMS(out, cms, NULL, CMS_BINARY), 1);
+	len = BIO_get_mem_data(out, &data);
+	m = message_new(rt->cfg, "<s@example.org>");
+	for (i = 0; rcpts[i] != NULL; i++)
+		assert_int_equal(message_add_rcpt(m, rcpts[i]), MSG_OK);
+	assert_int_equal(message_add_header(m, "To", " alice@example.test, "
+	    "carol@example.org"), MSG_OK);
+	assert_int_equal(message_add_header(m, "Subject", " list"), MSG_OK);
+	{
+		/* SMIME_write_CMS's header block, then its body. */
+		char *body = strstr(data, "\n\n");
+		char *line = data;
+
+		assert_non_null(body);
+		*body = '\0';
+		body += 2;
+		while (line != NULL && *line != '\0') {
+			char *nl = strchr(line, '\n'), *colon = strchr(line, ':');
+
+			if (nl != NULL)
+				*nl = '\0';
+			*colon = '\0';
+			assert_int_equal(message_add_header(m, line, colon + 1),
+			    MSG_OK);
+			line = nl != NULL ? nl + 1 : NULL;
+		}
+		assert_int_equal(message_add_body(m, body, (size_t)(len -
+		    (body - data))), MSG_OK);
+	}
+	assert_int_equal(outbound_open_for_lists(rt, rt->policy, m, &lm,
+	    &others, err, sizeof(err)), 1);
+	assert_true(others);		/* carol keeps the original */
+	assert_int_equal(lm->nrcpts, 1);
+	assert_int_equal(outbound_plan(rt, NULL, lm, false, &plan), 0);
+	assert_int_equal(plan.verdict, PLAN_DELIVER);
+	if (outbound_build(rt, lm, &plan, &c, err, sizeof(err)) != 0)
+		fail_msg("%s", err);
+	assert_int_equal(c.ndrop, 1);
+	assert_string_equal(c.drop_rcpts[0], "alice@example.test");
+	assert_int_equal(c.nedits, 0);	/* the original stays for carol */
+	assert_int_equal(c.nextra, 2);
+	for (i = 0; i < 2; i++) {
+		bool bob = strcmp(c.extra[i].rcpts[0], "bob@example.test") == 0;
+
+		text = slurp(c.extra[i].message);
+		assert_int_equal(recipient_infos(text, bob ?
+		    "keys/bob-rsa3072.key" : "keys/victor-multi.key", bob ?
+		    "bob-rsa3072" : "victor-multi", &opens), 1);
+		assert_true(opens);
+		/* The member reads the content, not another envelope. */
+		assert_non_null(strstr(last_plain, "List secret."));
+		assert_null(strstr(last_plain, "pkcs7-mime"));
+		(void)recipient_infos(text, "keys/alice-rsa2048.key",
+		    "alice-rsa2048", &opens);
+		assert_false(opens);
+		assert_null(strstr(text, "List secret"));
+		free(text);
+	}
+	outbound_copy_free(&c);
+	outbound_plan_free(&plan);
+	message_free(lm);
+	message_free(m);
+	CMS_ContentInfo_free(cms);
+	BIO_free(in);
+	BIO_free(out);
+	sk_X509_pop_free(to, X509_free);
 	runtime_release(rt);
 }
 
@@ -575,6 +705,7 @@ main(void)
 		cmocka_unit_test(test_bcc_own_copy),
 		cmocka_unit_test(test_mixed_treatments),
 		cmocka_unit_test(test_confidential_list),
+		cmocka_unit_test(test_list_key),
 		cmocka_unit_test(test_sign_only_and_reply_injection),
 		cmocka_unit_test(test_missing_cert_actions),
 		cmocka_unit_test(test_lookup_error_and_group_tempfail),
