@@ -203,6 +203,12 @@ static const struct option option_table[] = {
 	{ "JournalDir", OPT_PATH, OFF(journal_dir),
 	    "/var/lib/smime-milter/journal", 0, 0, NULL,
 	    "where the copies already re-submitted are recorded", NULL },
+	{ "RemoveValidMarker", OPT_BOOL, OFF(remove_valid_marker), "no", 0, 0,
+	    NULL, "remove the marker of a re-submitted copy that verifies when "
+	    "it passes the milter again", NULL },
+	{ "BccInOwnCopy", OPT_BOOL, OFF(bcc_in_own_copy), "no", 0, 0, NULL,
+	    "show a Bcc recipient their own address in a Bcc field of their "
+	    "own copy", NULL },
 	{ "ReplaceBodyChunk", OPT_SIZE, OFF(body_chunk), "65535", 512, 65535,
 	    NULL, "largest piece of a new body sent to the MTA at once", NULL },
 };

@@ -71,6 +71,8 @@ struct config {
 	uint64_t body_chunk;		/* ReplaceBodyChunk, bytes */
 	char *reinject_secret_file;	/* ReinjectSecretFile */
 	char *journal_dir;		/* JournalDir */
+	bool remove_valid_marker;	/* RemoveValidMarker */
+	bool bcc_in_own_copy;		/* BccInOwnCopy */
 	unsigned reinject_timeout;	/* ReinjectTimeout, seconds */
 
 	char **values;			/* text of every option, table order */

@@ -152,12 +152,13 @@ int outbound_submit(struct runtime *rt, const struct message *msg,
 void outbound_copy_free(struct outbound_copy *c);
 
 /*
- * Only the request header's removal and the subject tag's: for mail that
- * passes otherwise untouched (already encrypted).  0, or -1 when out of
- * memory.
+ * Only the request header's removal, the subject tag's and markers': for
+ * mail that passes otherwise untouched (already encrypted, or our own
+ * copy: verified_marker; its marker is kept unless RemoveValidMarker).
+ * 0, or -1 when out of memory.
  */
 int outbound_strip_requests(struct runtime *rt, const struct message *msg,
-    struct outbound_copy *out);
+    bool verified_marker, struct outbound_copy *out);
 
 /*
  * Send the notice for the RA_NOTIFY recipients to the sender through

@@ -438,6 +438,11 @@ write_extra(struct build *b, const struct group *g, const struct header *h,
 	s = sink_to_spool(x->message);
 	if (write_raw_header(&s, MARKER_FIELD, marker, b->err, b->errlen) != 0)
 		return -1;
+	/* Optionally a Bcc recipient sees their own address, and only
+	 * theirs, in their own copy. */
+	if (cfg->bcc_in_own_copy && g->hidden && g->n == 1 &&
+	    write_raw_header(&s, "Bcc", x->rcpts[0], b->err, b->errlen) != 0)
+		return -1;
 	if (entity != NULL)
 		return outer_write(h, nh, g->t.encrypt && g->t.s.protect_headers,
 		    &s, b->err, b->errlen) != 0 ? -1 : spool_copy_to_sink(entity,
@@ -496,7 +501,7 @@ make_staying(struct build *b, size_t stay, struct outbound_copy *c)
 		return 0;
 	}
 	rc = outbound_clean_headers(cfg, b->msg, &h, &nh, c, entity != NULL,
-	    g->t.encrypt && g->t.s.protect_headers);
+	    g->t.encrypt && g->t.s.protect_headers, false);
 	outbound_free_clean(b->msg, h, nh);
 	if (rc != 0)
 		goto oom;
@@ -552,7 +557,7 @@ outbound_build(struct runtime *rt, const struct message *msg,
 	}
 	/* The fields every copy's content and outer header start from. */
 	if (outbound_clean_headers(rt->cfg, msg, &h, &nh, &scratch, false,
-	    false) != 0)
+	    false, false) != 0)
 		goto oom;
 	if (build_entities(&b, h, nh) != 0)
 		goto done;

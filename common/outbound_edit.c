@@ -49,7 +49,7 @@ outbound_add_edit(struct outbound_copy *c, int op, const char *name,
 int
 outbound_clean_headers(const struct config *cfg, const struct message *msg,
     struct header **out, size_t *n, struct outbound_copy *c, bool outer,
-    bool protect)
+    bool protect, bool keep_marker)
 {
 	struct header *h = calloc(msg->nheaders + 1, sizeof(*h));
 	char value[1024], untagged[1024];
@@ -67,7 +67,7 @@ outbound_clean_headers(const struct config *cfg, const struct message *msg,
 		/* Neither the request header nor a marker ever leaves. */
 		if ((cfg->request_header[0] != '\0' &&
 		    strcasecmp(o->name, cfg->request_header) == 0) ||
-		    strcasecmp(o->name, MARKER_FIELD) == 0) {
+		    (!keep_marker && strcasecmp(o->name, MARKER_FIELD) == 0)) {
 			if (outbound_add_edit(c, HE_CHANGE, o->name, index,
 			    NULL) != 0)
 				goto oom;
@@ -191,7 +191,7 @@ oom:
 
 int
 outbound_strip_requests(struct runtime *rt, const struct message *msg,
-    struct outbound_copy *out)
+    bool verified_marker, struct outbound_copy *out)
 {
 	struct header *h = NULL;
 	size_t nh = 0;
@@ -199,7 +199,7 @@ outbound_strip_requests(struct runtime *rt, const struct message *msg,
 
 	memset(out, 0, sizeof(*out));
 	rc = outbound_clean_headers(rt->cfg, msg, &h, &nh, out, false,
-	    false);
+	    false, verified_marker && !rt->cfg->remove_valid_marker);
 	if (h != NULL)
 		outbound_free_clean(msg, h, nh);
 	snprintf(out->summary, sizeof(out->summary), "untouched");

@@ -27,7 +27,7 @@ int outbound_add_edit(struct outbound_copy *c, int op, const char *name,
  */
 int outbound_clean_headers(const struct config *cfg,
     const struct message *msg, struct header **out, size_t *n,
-    struct outbound_copy *c, bool outer, bool protect);
+    struct outbound_copy *c, bool outer, bool protect, bool keep_marker);
 void outbound_free_clean(const struct message *msg, struct header *h,
     size_t n);
 

@@ -422,7 +422,8 @@ eom_pass(SMFICTX *ctx, struct conn *conn, struct outbound_plan *plan)
 	struct outbound_copy copy = { 0 };
 	char err[512];
 
-	if (outbound_strip_requests(conn->rt, msg, &copy) != 0 ||
+	if (outbound_strip_requests(conn->rt, msg, plan->resubmitted,
+	    &copy) != 0 ||
 	    apply_copy(ctx, &copy, conn->rt->cfg->body_chunk, err,
 	    sizeof(err)) != 0) {
 		outbound_copy_free(&copy);

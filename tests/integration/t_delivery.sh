@@ -225,4 +225,27 @@ sleep 1
 printf '%s\n' alice@example.test $FIVE | sort >"$IT_TMP/want"
 diff "$IT_TMP/want" "$IT_TMP/all" >/dev/null || \
     it_fail "deliveries over both attempts: $(tr '\n' ' ' <"$IT_TMP/all")"
+
+# Loop-proof: the re-injection listener runs the milter too.  The copies
+# come back with a marker that verifies and pass untouched: still exactly
+# one copy per group, each encrypted once.
+rm -f "$IT_SINK_DIR"/*
+sed -i '/^  -o smtpd_milters=$/d' "$IT_PF_DIR/master.cf"
+it_postfix_reload
+sleep 1
+sed -i 's/delivery-test.3/delivery-test.4/' "$IT_TMP/five.eml"
+it_smtp_send "$FROM" "alice@example.test $FIVE" "$IT_TMP/five.eml" >/dev/null \
+    || it_fail "loop test refused"
+it_wait_delivered 6 60 || it_fail "loop test: $(it_sink_count) copies"
+sleep 2
+[ "$(it_sink_count)" = 6 ] || it_fail "loop test: $(it_sink_count) copies, expected 6"
+n=$(grep -c "reason=\"our re-submitted copy, passed untouched\"" "$IT_MILTER_LOG")
+[ "$n" = 5 ] || it_fail "$n copies recognised by their marker, expected 5"
+for f in $(it_sink_files); do
+    it_sink_message "$f" >"$IT_TMP/l.eml"
+    openssl cms -cmsout -print -in "$IT_TMP/l.eml" >"$IT_TMP/lp.txt" 2>&1 ||
+        it_fail "copy not a single CMS envelope"
+    [ "$(grep -c 'd.ktri\|d.kari' "$IT_TMP/lp.txt")" = 1 ] ||
+        it_fail "a copy has more than its recipient's RecipientInfo"
+done
 it_pass
