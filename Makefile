@@ -77,6 +77,7 @@ $(BUILD)/tests/test_callbacks: $(BUILD)/tests/unit/test_callbacks.o \
 PKI_TESTS := $(BUILD)/tests/test_certcheck $(BUILD)/tests/test_certlookup \
              $(BUILD)/tests/test_cmsenv $(BUILD)/tests/test_smime \
              $(BUILD)/tests/test_senderkeys $(BUILD)/tests/test_eom
+PKI_TESTS += $(BUILD)/tests/test_groups
 $(PKI_TESTS): $(BUILD)/tests/%: $(BUILD)/tests/unit/%.o \
     $(BUILD)/tests/unit/pki_fixture.o $(LIBCOMMON)
 	$(CC) $(LDFLAGS) -o $@ $^ $(CMOCKA_LIBS) $(LIBS)
