@@ -16,6 +16,7 @@
 
 #include <openssl/evp.h>
 
+#include "address.h"
 #include "message.h"
 #include "spool.h"
 
@@ -31,31 +32,35 @@ hex(const unsigned char *md, unsigned n, char *out, size_t outlen)
 static int
 cmp_str(const void *a, const void *b)
 {
-	return strcasecmp(*(char *const *)a, *(char *const *)b);
+	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-/* Feed the sorted, lower-cased list, each item ended by a NUL. */
+/*
+ * Feed the list in canonical form (address.h: the domain lower-cased,
+ * the local part as it is, since "Bob" and "bob" may be two mailboxes),
+ * sorted, each item ended by a NUL.
+ */
 static int
 digest_list(EVP_MD_CTX *ctx, const char *const *v, size_t n)
 {
-	const char **sorted = calloc(n + 1, sizeof(*sorted));
-	size_t i, k;
-	int ok = sorted != NULL;
+	char **canon = calloc(n + 1, sizeof(*canon));
+	size_t i;
+	int ok = canon != NULL;
 
-	for (i = 0; ok && i < n; i++)
-		sorted[i] = v[i];
-	if (ok && n > 1)
-		qsort(sorted, n, sizeof(*sorted), cmp_str);
 	for (i = 0; ok && i < n; i++) {
-		for (k = 0; ok && sorted[i][k] != '\0'; k++) {
-			unsigned char c = (unsigned char)tolower(
-			    (unsigned char)sorted[i][k]);
+		char buf[ADDRESS_MAX + 1];
 
-			ok = EVP_DigestUpdate(ctx, &c, 1) == 1;
-		}
-		ok = ok && EVP_DigestUpdate(ctx, "", 1) == 1;
+		if (address_canonical(v[i], buf, sizeof(buf)) < 0)
+			snprintf(buf, sizeof(buf), "%s", v[i]);
+		ok = (canon[i] = strdup(buf)) != NULL;
 	}
-	free(sorted);
+	if (ok && n > 1)
+		qsort(canon, n, sizeof(*canon), cmp_str);
+	for (i = 0; ok && i < n; i++)
+		ok = EVP_DigestUpdate(ctx, canon[i], strlen(canon[i]) + 1) == 1;
+	for (i = 0; canon != NULL && i < n; i++)
+		free(canon[i]);
+	free(canon);
 	return ok ? 0 : -1;
 }
 

@@ -22,6 +22,7 @@
 #include <strings.h>
 #include <time.h>
 
+#include "address.h"
 #include "certlookup.h"
 #include "cmsenv.h"
 #include "config.h"
@@ -68,6 +69,8 @@ struct build {
 	size_t ng;
 	size_t *open;		/* groups others may still join */
 	size_t nopen;
+	size_t *first;		/* per recipient: its first occurrence */
+	size_t *group_of;	/* per recipient: its group, once placed */
 	struct variant *v;
 	size_t nv;
 	char *err;
@@ -126,6 +129,56 @@ transformed(const struct treatment *t)
 	return t->encrypt || t->sign;
 }
 
+struct canon_ref {
+	char *canon;
+	size_t idx;
+};
+
+static int
+cmp_canon(const void *a, const void *b)
+{
+	const struct canon_ref *x = a, *y = b;
+	int c = strcmp(x->canon, y->canon);
+
+	return c != 0 ? c : x->idx < y->idx ? -1 : x->idx > y->idx;
+}
+
+/* first[i]: the first recipient with i's canonical address (address.h);
+ * sorting keeps this linear-logarithmic for thousands of recipients. */
+static int
+find_duplicates(struct build *b)
+{
+	size_t n = b->plan->n, i;
+	struct canon_ref *v = calloc(n + 1, sizeof(*v));
+	int rc = -1;
+
+	b->first = calloc(n + 1, sizeof(*b->first));
+	b->group_of = calloc(n + 1, sizeof(*b->group_of));
+	if (v == NULL || b->first == NULL || b->group_of == NULL)
+		goto done;
+	for (i = 0; i < n; i++) {
+		char buf[ADDRESS_MAX + 1];
+
+		if (address_canonical(b->plan->r[i].addr, buf, sizeof(buf)) < 0)
+			snprintf(buf, sizeof(buf), "%s", b->plan->r[i].addr);
+		if ((v[i].canon = strdup(buf)) == NULL)
+			goto done;
+		v[i].idx = i;
+		b->group_of[i] = (size_t)-1;
+	}
+	if (n > 1)
+		qsort(v, n, sizeof(*v), cmp_canon);
+	for (i = 0; i < n; i++)
+		b->first[v[i].idx] = i > 0 && strcmp(v[i].canon,
+		    v[i - 1].canon) == 0 ? b->first[v[i - 1].idx] : v[i].idx;
+	rc = 0;
+done:
+	for (i = 0; v != NULL && i < n; i++)
+		free(v[i].canon);
+	free(v);
+	return rc;
+}
+
 static int
 group_add(struct build *b, size_t gi, size_t ri)
 {
@@ -152,6 +205,12 @@ place(struct build *b, size_t ri)
 	bool own, hidden;
 	size_t gi, k;
 
+	/* The same mailbox twice (RCPT TO repeated, or spelt with another
+	 * case of domain) goes with its first occurrence: one copy. */
+	if (b->first[ri] != ri && b->group_of[b->first[ri]] != (size_t)-1) {
+		b->group_of[ri] = b->group_of[b->first[ri]];
+		return group_add(b, b->group_of[ri], ri);
+	}
 	treatment_of(b->plan, r, &t);
 	hidden = t.encrypt && r->hidden;
 	/* A list member always gets a copy of its own (SPEC M9).  Only
@@ -161,8 +220,10 @@ place(struct build *b, size_t ri)
 	for (k = 0; !own && k < b->nopen; k++) {
 		gi = b->open[k];
 		if (b->g[gi].hidden == hidden &&
-		    same_treatment(&b->g[gi].t, &t))
+		    same_treatment(&b->g[gi].t, &t)) {
+			b->group_of[ri] = gi;
 			return group_add(b, gi, ri);
+		}
 	}
 	gi = b->ng;
 	if (!own) {
@@ -184,6 +245,7 @@ place(struct build *b, size_t ri)
 	b->g[gi].t = t;
 	b->g[gi].hidden = hidden;
 	b->ng++;
+	b->group_of[ri] = gi;
 	return group_add(b, gi, ri);
 }
 
@@ -423,9 +485,10 @@ write_extra(struct build *b, const struct group *g, const struct header *h,
 		snprintf(b->err, b->errlen, "out of memory");
 		return -1;
 	}
+	/* Each mailbox once, in the spelling it first came in. */
 	for (i = 0; i < g->n; i++)
-		x->rcpts[i] = b->plan->r[g->idx[i]].addr;
-	x->nrcpts = g->n;
+		if (b->first[g->idx[i]] == g->idx[i])
+			x->rcpts[x->nrcpts++] = b->plan->r[g->idx[i]].addr;
 	x->hidden = g->hidden;
 	describe(b, g, x->what, sizeof(x->what));
 	if (mid != NULL && mime_unfold(mid->value, idbuf, sizeof(idbuf)) < 0)
@@ -526,6 +589,8 @@ free_build(struct build *b)
 	}
 	free(b->g);
 	free(b->open);
+	free(b->first);
+	free(b->group_of);
 	for (i = 0; i < b->nv; i++) {
 		cms_envelope_free(b->v[i].env);
 		spool_free(b->v[i].signed_ent);
@@ -539,14 +604,16 @@ outbound_build(struct runtime *rt, const struct message *msg,
     const struct outbound_plan *plan, struct outbound_copy *out, char *err,
     size_t errlen)
 {
-	struct build b = { rt, msg, plan, NULL, 0, NULL, 0, NULL, 0, err,
-	    errlen };
+	struct build b = { .rt = rt, .msg = msg, .plan = plan, .err = err,
+	    .errlen = errlen };
 	struct outbound_copy scratch = { 0 };
 	struct header *h = NULL;
 	size_t nh = 0, i, stay, n;
 	int rc = -1;
 
 	memset(out, 0, sizeof(*out));
+	if (find_duplicates(&b) != 0)
+		goto oom;
 	for (i = 0; i < plan->n; i++)
 		if (plan->r[i].action != RA_NOTIFY &&
 		    plan->r[i].action != RA_LIST && place(&b, i) != 0)

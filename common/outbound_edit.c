@@ -64,10 +64,13 @@ outbound_clean_headers(const struct config *cfg, const struct message *msg,
 
 		for (k = 0; k < i; k++)
 			index += strcasecmp(msg->headers[k].name, o->name) == 0;
-		/* Neither the request header nor a marker ever leaves. */
+		/* Neither the request header, nor a marker, nor Bcc and
+		 * Resent-Bcc ever leave, whatever the copy is. */
 		if ((cfg->request_header[0] != '\0' &&
 		    strcasecmp(o->name, cfg->request_header) == 0) ||
-		    (!keep_marker && strcasecmp(o->name, MARKER_FIELD) == 0)) {
+		    (!keep_marker && strcasecmp(o->name, MARKER_FIELD) == 0) ||
+		    strcasecmp(o->name, "Bcc") == 0 ||
+		    strcasecmp(o->name, "Resent-Bcc") == 0) {
 			if (outbound_add_edit(c, HE_CHANGE, o->name, index,
 			    NULL) != 0)
 				goto oom;

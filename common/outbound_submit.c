@@ -64,5 +64,9 @@ outbound_submit(struct runtime *rt, const struct message *msg,
 			progress(arg);
 	}
 	smtp_close(smtp);
+	/* All handed over: the record has done its job.  Kept, a later
+	 * message that happens to look the same would lose its copies. */
+	if (rc == 0)
+		journal_forget(rt->journal_dir, fp);
 	return rc;
 }

@@ -16,7 +16,8 @@ outer_action(const char *name, bool protect_headers)
 {
 	if (strncasecmp(name, "Content-", 8) == 0 ||
 	    strcasecmp(name, "MIME-Version") == 0 ||
-	    strcasecmp(name, "Bcc") == 0)
+	    strcasecmp(name, "Bcc") == 0 ||
+	    strcasecmp(name, "Resent-Bcc") == 0)
 		return OUTER_DROP;
 	/* mime_hp_outer_value() hands back its argument when the field
 	 * keeps its value on the outside. */

@@ -28,12 +28,10 @@
  * and EC P-256 certificates issued here by the PKI's intermediate CA for
  * the other addresses the tests need.
  *
- * Checks marked "BUG:" show a defect of the production code found by
- * these tests.  They accept the present behaviour too, so that "make
- * check" stays green, and the comment says what goes wrong; with
- * SMIME_KNOWN_BUGS=1 in the environment they insist on the right
- * behaviour (and fail until the defect is fixed).  TEST_GROUPS_DUMP=1
- * prints every copy.
+ * These tests found five defects (duplicated mailboxes, case of local
+ * parts in the journal, Bcc on a plain staying copy, Resent-Bcc, the
+ * journal kept after success); all are fixed and checked strictly.
+ * TEST_GROUPS_DUMP=1 prints every copy.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -74,15 +72,6 @@ static char dir[] = "/tmp/test_groups.XXXXXX";
 static X509 *ca_cert;		/* the PKI's intermediate CA */
 static EVP_PKEY *ca_key;
 static char *chain_pem;		/* intermediate + root, appended to certs */
-
-/* SMIME_KNOWN_BUGS=1: insist where a known defect is tolerated. */
-static bool
-known_bugs(void)
-{
-	const char *v = getenv("SMIME_KNOWN_BUGS");
-
-	return v != NULL && strcmp(v, "1") == 0;
-}
 
 /* --------------------------------------------------------- identities */
 
@@ -1290,17 +1279,9 @@ test_duplicates(void **state)
 		assert_true(cms_names(r.v[i].cms, who->cert));
 		assert_int_equal(cms_ids(r.v[i].cms), 1);
 	}
-	/*
-	 * BUG (minor): each occurrence of a duplicated hidden recipient
-	 * gets a copy of its own (bob twice: two copies {bob}, {bob}; carol
-	 * in two domain spellings: two copies), so r.nv is 5, not 3.  Only
-	 * the journal keeps the second copy from going out (same copy key);
-	 * with the journal unwritable (journal_add failure is only logged)
-	 * bob and carol each receive two copies.
-	 */
-	if (known_bugs())
-		assert_int_equal(r.nv, 3);
-	assert_true(r.nv == 3 || r.nv == 5);
+	/* Each duplicated hidden recipient gets one copy, not one per
+	 * occurrence (bob twice, carol in two domain spellings). */
+	assert_int_equal(r.nv, 3);
 	run_submit(&r);
 	/* What the MTA gets: bob and carol once each. */
 	ngot = submitted(&r, got, 8);
@@ -1344,17 +1325,9 @@ test_duplicates_local_case(void **state)
 	assert_partition(&r);
 	run_submit(&r);
 	ngot = submitted(&r, got, 4);
-	/*
-	 * BUG: only one of the two reaches the MTA.  Both were deleted from
-	 * the transaction (drop_rcpts), each got a copy of its own, but
-	 * outbound_submit() skips the second: journal_copy_key() lower-cases
-	 * the whole address, so {Dup@example.test} and {dup@example.test}
-	 * have the same key, and the second is taken for "re-submitted
-	 * before".  dup@example.test is lost (a retry skips it again).
-	 */
-	if (known_bugs())
-		assert_true(same_set(got, ngot, want, 2));
-	assert_true(ngot == 1 || same_set(got, ngot, want, 2));
+	/* Both reach the MTA: the journal keys copies by canonical address
+	 * (local parts keep their case). */
+	assert_true(same_set(got, ngot, want, 2));
 	run_free(&r);
 	ident_free(&dup);
 }
@@ -1724,20 +1697,10 @@ test_bcc_plain_staying(void **state)
 		/* The plain copy for nocert stays in the transaction. */
 		assert_int_equal(copy_of(&r, "nocert@example.test"), 0);
 		assert_null(r.v[0].cms);
-		/*
-		 * BUG: the plain staying copy keeps the Bcc field, so nocert
-		 * sees "Bcc: carol@example.test, hidplain@example.test".
-		 * make_staying() (outbound_build.c) passes outer=false to
-		 * outbound_clean_headers() when the staying group has no
-		 * entity (plain), and only outer_action() drops Bcc.  The
-		 * re-submitted plain copy (write_extra) drops it, the staying
-		 * one does not.
-		 */
-		if (known_bugs() || !has_field(r.v[0].text, "Bcc")) {
-			assert_false(has_field(r.v[0].text, "Bcc"));
-			assert_lacks(&r, 0, "carol@");
-			assert_lacks(&r, 0, "hidplain@");
-		}
+		/* No Bcc field on the staying copy, plain or not. */
+		assert_false(has_field(r.v[0].text, "Bcc"));
+		assert_lacks(&r, 0, "carol@");
+		assert_lacks(&r, 0, "hidplain@");
 		run_free(&r);
 	}
 }
@@ -1772,15 +1735,9 @@ test_resent_bcc(void **state)
 	assert_int_equal(r.nv, 2);
 	assert_copy(&r, 0, to_alice, a);
 	assert_copy(&r, 1, to_carol, c);
-	/*
-	 * BUG: Resent-Bcc stays on every copy (outer_action() and
-	 * write_extra() drop only "Bcc"), so alice's copy shows
-	 * "Resent-Bcc: carol@example.test".
-	 */
-	if (known_bugs() || !has_field(r.v[0].text, "Resent-Bcc")) {
-		assert_false(has_field(r.v[0].text, "Resent-Bcc"));
-		assert_lacks(&r, 0, "carol@");
-	}
+	/* Resent-Bcc is a Bcc field too: on no copy. */
+	assert_false(has_field(r.v[0].text, "Resent-Bcc"));
+	assert_lacks(&r, 0, "carol@");
 	run_free(&r);
 }
 
@@ -1890,7 +1847,7 @@ test_forged_marker_passing(void **state)
 	assert_int_equal(outbound_plan(rt, NULL, m, false, &plan), 0);
 	assert_int_equal(plan.verdict, PLAN_PASS);
 	assert_true(plan.forged_marker);
-	assert_int_equal(outbound_strip_requests(rt, m, &c), 0);
+	assert_int_equal(outbound_strip_requests(rt, m, plan.resubmitted, &c), 0);
 	text = staying_text(m, &c);
 	assert_false(has_field(text, MARKER_FIELD));
 	assert_non_null(strstr(text, "application/pkcs7-mime"));
