@@ -22,6 +22,9 @@
 #   it_postfix_reload          postfix reload
 #   it_stop_postfix            stop master(8) and all its children
 #   it_pass [MSG] / it_fail MSG  verdict and exit; it_fail dumps log tails
+#   it_skip REASON             cannot run here (exit 77, see tests/run-all)
+#   it_on_shutdown FUNC        call FUNC when the test stops its daemons
+#   IT_EXTRA_LOGS+=(FILE)      more logs for it_dump_logs
 # Ports
 #   it_free_port               print a free, reserved port
 #   it_alloc_port VAR          VAR=free reserved port (e.g. for slapd)
@@ -82,6 +85,8 @@ IT_MILTER_EXTRA=()
 IT_SINK_PID=""
 IT_PF_STARTED=""
 IT_USED_PORTS=""
+IT_SHUTDOWN_HOOKS=()
+IT_EXTRA_LOGS=()
 
 # ---------------------------------------------------------------- messages
 
@@ -106,12 +111,23 @@ it_fail() {
     exit 1
 }
 
+# The test cannot run on this machine (a tool or a download is missing):
+# not a failure.  tests/run-all reports exit status 77 as SKIP.
+it_skip() {
+    echo "SKIP $IT_NAME: $*"
+    exit 77
+}
+
+# it_on_shutdown FUNC: run FUNC first when the test's daemons are stopped
+# (for daemons that lib.sh does not know, e.g. Sendmail).
+it_on_shutdown() { IT_SHUTDOWN_HOOKS+=("$1"); }
+
 # Tail of every log we know of (for debugging failures).
 it_dump_logs() {
     local f
     [ -n "$IT_TMP" ] || return 0
     for f in "$IT_TMP/postfix-start.log" "$IT_PF_LOG" "$IT_MILTER_LOG" \
-            "$IT_TMP/sink.log" "$IT_TMP/smtp-source.log"; do
+            "$IT_TMP/sink.log" "$IT_TMP/smtp-source.log" "${IT_EXTRA_LOGS[@]}"; do
         [ -s "$f" ] || continue
         echo "----- tail ${f#"$IT_TMP"/} -----"
         tail -n "${IT_LOG_TAIL:-40}" "$f"
@@ -204,7 +220,8 @@ _it_reap() {
 # sink get SIGTERM first, so their shutdown overlaps Postfix's (libmilter
 # notices a stop request only every 5 s or so).
 _it_shutdown() {
-    local pid
+    local pid hook
+    for hook in "${IT_SHUTDOWN_HOOKS[@]}"; do "$hook"; done
     _it_signal "$IT_MILTER_PID"
     _it_signal "$IT_SINK_PID"
     it_stop_postfix
