@@ -131,7 +131,9 @@ test_journal(void **state)
 	static const char *const g1[] = { "carol@example.test" };
 	static const char *const g2[] = { "victor@example.test",
 	    "carol@example.test" };
-	static const char *const g2b[] = { "CAROL@example.test",
+	static const char *const g2b[] = { "carol@EXAMPLE.test",
+	    "victor@example.test" };
+	static const char *const g2c[] = { "Carol@example.test",
 	    "victor@example.test" };
 	struct utimbuf old = { 1000, 1000 };
 
@@ -147,9 +149,13 @@ test_journal(void **state)
 	journal_copy_key(g1, 1, k1, sizeof(k1));
 	journal_copy_key(g2, 2, k2, sizeof(k2));
 	assert_string_not_equal(k1, k2);
-	journal_copy_key(g2b, 2, k2, sizeof(k2));	/* order, case */
+	journal_copy_key(g2b, 2, k2, sizeof(k2));	/* order, domain case */
 	journal_copy_key(g2, 2, fp2, sizeof(fp2));
 	assert_string_equal(k2, fp2);
+	/* "Carol" and "carol" may be two mailboxes: two keys. */
+	journal_copy_key(g2c, 2, fp2, sizeof(fp2));
+	assert_string_not_equal(k2, fp2);
+	journal_copy_key(g2, 2, k2, sizeof(k2));
 
 	assert_false(journal_has(dir, fp1, k1));
 	assert_int_equal(journal_add(dir, fp1, k1, err, sizeof(err)), 0);
