@@ -9,6 +9,9 @@
 #   make bench-certs  certificate look-up rates against ldapsearch
 #   make bench-cms    encryption fan-out rates against independent runs
 #   make bench-policy 100,000-rule policy: load time, ns per decision
+#   make bench-e2e    through a private Postfix: msg/s against a
+#                     pass-through milter (unix socket and TCP), peak RSS,
+#                     a 1,000-recipient Bcc fan-out against plain SMTP
 #   make fuzz         every fuzz target for FUZZ_SECONDS (default 600)
 
 CC       ?= cc
@@ -52,7 +55,8 @@ TOOL_BINS  := $(addprefix $(BUILD)/tests/,$(notdir $(TOOL_SRCS:.c=)))
 CMOCKA_LIBS := -lcmocka
 
 .PHONY: all deps run check unit unit-san docs-check protocol integration \
-        install clean bench-certs bench-cms bench-policy fuzz fuzz-build
+        install clean bench-certs bench-cms bench-policy bench-e2e fuzz \
+        fuzz-build
 
 all: $(DAEMON) $(CTL)
 
@@ -117,6 +121,10 @@ bench-cms: deps all unit
 
 bench-policy: all $(BUILD)/tests/bench_policy
 	$(BUILD)/tests/bench_policy 100000 200000
+
+# Root: it runs a private Postfix (tests/integration/lib.sh).  ~5 min.
+bench-e2e: deps all $(BUILD)/tests/passmilter
+	bash tests/bench/bench-e2e.sh
 
 # Fuzzing (clang, libFuzzer, ASan+UBSan): every tests/fuzz/fuzz_NAME.c is
 # built into build-fuzz/fuzz_NAME and run for FUZZ_SECONDS on its corpus

@@ -1,16 +1,21 @@
 /*
- * daemon.c -- detach, pid file, privilege drop.
+ * daemon.c -- detach, pid file, privilege drop, TCP_NODELAY.
  */
 #include "daemon.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <pwd.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -133,4 +138,53 @@ drop_privileges(const char *spec, char *err, size_t errlen)
 		return -1;
 	}
 	return 0;
+}
+
+/* Is fd a TCP socket listening on port? */
+static bool
+listens_on(int fd, unsigned port)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof(int);
+	int on = 0, type = 0;
+
+	if (getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &on, &len) != 0 ||
+	    !on)
+		return false;
+	len = sizeof(type);
+	if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len) != 0 ||
+	    type != SOCK_STREAM)
+		return false;
+	len = sizeof(ss);
+	if (getsockname(fd, (struct sockaddr *)&ss, &len) != 0)
+		return false;
+	if (ss.ss_family == AF_INET)
+		return ntohs(((struct sockaddr_in *)&ss)->sin_port) == port;
+	if (ss.ss_family == AF_INET6)
+		return ntohs(((struct sockaddr_in6 *)&ss)->sin6_port) == port;
+	return false;
+}
+
+int
+listener_nodelay(unsigned port, char *err, size_t errlen)
+{
+	struct rlimit rl;
+	int fd, maxfd = 1024, one = 1;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY)
+		maxfd = rl.rlim_cur < 65536 ? (int)rl.rlim_cur : 65536;
+	for (fd = 0; fd < maxfd; fd++) {
+		if (!listens_on(fd, port))
+			continue;
+		if (setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one,
+		    sizeof(one)) != 0) {
+			snprintf(err, errlen, "TCP_NODELAY on the milter "
+			    "socket: %s", strerror(errno));
+			return -1;
+		}
+		return 0;
+	}
+	snprintf(err, errlen, "no socket listening on port %u to set "
+	    "TCP_NODELAY on", port);
+	return -1;
 }

@@ -1,6 +1,7 @@
 /*
  * daemon.h -- process plumbing for smime-milter: detaching, the pid file,
- * dropping privileges.  Each step reports a reason on failure.
+ * dropping privileges, the milter socket's TCP options.  Each step reports
+ * a reason on failure.
  */
 #ifndef SMIME_DAEMON_H
 #define SMIME_DAEMON_H
@@ -26,5 +27,13 @@ void pidfile_remove(const char *path, int fd);
  * returning 0 when not running as root and spec names the current user.
  */
 int drop_privileges(const char *spec, char *err, size_t errlen);
+
+/*
+ * Set TCP_NODELAY on our TCP socket listening on port: libmilter's, which
+ * it does not hand out.  Connections it accepts inherit the option (Linux
+ * and FreeBSD copy it from the listener).  Returns 0, or -1 with a reason
+ * (no such socket, or setsockopt failed).
+ */
+int listener_nodelay(unsigned port, char *err, size_t errlen);
 
 #endif
