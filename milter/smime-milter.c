@@ -370,50 +370,10 @@ milter_thread(void *arg)
 	return NULL;
 }
 
-/*
- * Over TCP, two Nagle/delayed-ACK stalls of about 40 ms each would hit
- * every message; "make bench-e2e" measures them (in one SMTP session,
- * 11 msg/s with both, 159 without).  Both come from a short packet that
- * waits in the sender's kernel (Nagle) for the ACK of an earlier short
- * packet which the receiver has no reply to carry, so it sends the ACK
- * only when its delayed-ACK timer fires (Linux: 40 ms).
- *
- * 1. Postfix sends the DATA-stage macros even when the filter skips the
- *    DATA event (SMFIP_NODATA, as cb_negotiate asks); smtpd flushes them
- *    on their own when it hands the milter connection to cleanup(8), and
- *    cleanup's first header packet waits for their ACK.  So we take the
- *    DATA event: our reply ("continue", which libmilter sends by itself:
- *    the filter has no xxfi_data) carries the ACK at once.  One round
- *    trip more per message, on any socket.
- * 2. At end of message libmilter writes each change (recipient removed,
- *    header added, body) and the verdict in a write of its own; Postfix
- *    answers none of them, so all but the first would wait.  TCP_NODELAY
- *    on our socket sends them at once (listener_nodelay).
- */
-static sfsistat (*filter_negotiate)(SMFICTX *, unsigned long, unsigned long,
-    unsigned long, unsigned long, unsigned long *, unsigned long *,
-    unsigned long *, unsigned long *);
-
-static sfsistat
-negotiate_with_data(SMFICTX *ctx, unsigned long f0, unsigned long f1,
-    unsigned long f2, unsigned long f3, unsigned long *pf0,
-    unsigned long *pf1, unsigned long *pf2, unsigned long *pf3)
-{
-	sfsistat rc;
-
-	rc = filter_negotiate(ctx, f0, f1, f2, f3, pf0, pf1, pf2, pf3);
-	*pf1 &= ~(unsigned long)SMFIP_NODATA;
-	return rc;
-}
-
 static int
 open_milter_socket(const struct config *cfg, char *err, size_t errlen)
 {
-	struct smfiDesc filter = smime_filter;	/* smfi_register copies it */
-
-	filter_negotiate = filter.xxfi_negotiate;
-	filter.xxfi_negotiate = negotiate_with_data;
-	if (smfi_register(filter) == MI_FAILURE) {
+	if (smfi_register(smime_filter) == MI_FAILURE) {
 		snprintf(err, errlen, "smfi_register failed");
 		return -1;
 	}
@@ -429,7 +389,13 @@ open_milter_socket(const struct config *cfg, char *err, size_t errlen)
 		    cfg->socket.text);
 		return -1;
 	}
-	/* Stall 2 in the comment above negotiate_with_data(). */
+	/*
+	 * At end of message libmilter writes each change and the verdict
+	 * in a write of its own; Postfix answers none of them, so without
+	 * TCP_NODELAY all but the first wait (Nagle) for an ACK Postfix
+	 * delays by 40 ms.  (The other stall of this kind, at DATA, is
+	 * avoided in cb_negotiate.)
+	 */
 	if (cfg->socket.family != SOCK_FAMILY_UNIX &&
 	    listener_nodelay(cfg->socket.port, err, errlen) != 0)
 		log_msg(LOG_LVL_WARNING, "%s; expect ~40 ms more per message",

@@ -13,7 +13,7 @@
  *
  * -D skips the DATA event (SMFIP_NODATA) as filters commonly do, and as
  * smime-milter did: over TCP, Postfix then stalls about 40 ms per message
- * (the comment above negotiate_with_data in milter/smime-milter.c).  It
+ * (the comment in cb_negotiate, milter/callbacks.c).  It
  * answers each command in one write, so unlike smime-milter it needs no
  * TCP_NODELAY.  SIGTERM stops it.
  */

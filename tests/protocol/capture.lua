@@ -184,7 +184,7 @@ local function main()
 		end
 	end
 	-- NODATA: over TCP, Postfix would stall ~40 ms per message (the
-	-- comment above negotiate_with_data in milter/smime-milter.c).
+	-- comment in cb_negotiate, milter/callbacks.c).
 	for _, o in ipairs({ { SMFIP_NOHDRS, "NOHDRS" }, { SMFIP_NOBODY, "NOBODY" },
 	                     { SMFIP_NOEOH, "NOEOH" }, { SMFIP_NOMAIL, "NOMAIL" },
 	                     { SMFIP_NORCPT, "NORCPT" }, { SMFIP_NODATA, "NODATA" } }) do
