@@ -184,6 +184,13 @@ int outbound_open_for_lists(struct runtime *rt, struct policy *p,
     const struct message *msg, struct message **out, bool *others,
     char *err, size_t errlen);
 
+/*
+ * Append s to the SMTP reply text in out (NUL-terminated, outlen bytes):
+ * printable ASCII only, anything else and '%' (a format character to
+ * libmilter) become '?', so nothing from a message can break the reply.
+ */
+void outbound_reply_append(char *out, size_t outlen, const char *s);
+
 const char *rcpt_action_name(enum rcpt_action a);
 
 #endif

@@ -63,9 +63,8 @@ find_requests(const struct config *cfg, const struct message *msg)
 	return flags;
 }
 
-/* Printable ASCII only, and no '%' (libmilter treats it as a format). */
-static void
-append_safe(char *out, size_t outlen, const char *s)
+void
+outbound_reply_append(char *out, size_t outlen, const char *s)
 {
 	size_t n = strlen(out);
 
@@ -99,14 +98,14 @@ list_addrs(const struct outbound_plan *plan, enum rcpt_action a, char *out,
 		if (strlen(out) + strlen(name) > REPLY_ADDRS_MAX)
 			continue;
 		if (shown++ > 0)
-			append_safe(out, outlen, ", ");
-		append_safe(out, outlen, name);
+			outbound_reply_append(out, outlen, ", ");
+		outbound_reply_append(out, outlen, name);
 	}
 	if (total > shown) {
 		char more[40];
 
 		snprintf(more, sizeof(more), " and %zu more", total - shown);
-		append_safe(out, outlen, more);
+		outbound_reply_append(out, outlen, more);
 	}
 }
 
@@ -133,24 +132,24 @@ decide_verdict(const struct config *cfg, struct outbound_plan *plan)
 		set_reply(plan, PLAN_TEMPFAIL, "451", "4.7.1");
 		snprintf(plan->reply, sizeof(plan->reply), "Encryption policy "
 		    "cannot be applied right now, please try again later: ");
-		append_safe(plan->reply, sizeof(plan->reply), plan->r[i].why);
+		outbound_reply_append(plan->reply, sizeof(plan->reply), plan->r[i].why);
 	} else if (count[RA_REJECT] > 0) {
 		list_addrs(plan, RA_REJECT, addrs, sizeof(addrs));
 		set_reply(plan, PLAN_REJECT, "550", "5.7.1");
 		snprintf(plan->reply, sizeof(plan->reply), "Encryption is "
 		    "required but there is no usable certificate for: ");
-		append_safe(plan->reply, sizeof(plan->reply), addrs);
+		outbound_reply_append(plan->reply, sizeof(plan->reply), addrs);
 		/* Tell the sender the way out only if it exists. */
 		for (i = 0; i < plan->n; i++)
 			if (plan->r[i].action == RA_REJECT &&
 			    plan->r[i].d.s.allow_plain_ok &&
 			    cfg->request_header[0] != '\0') {
-				append_safe(plan->reply, sizeof(plan->reply),
+				outbound_reply_append(plan->reply, sizeof(plan->reply),
 				    "; to send without encryption, resend with "
 				    "the header field ");
-				append_safe(plan->reply, sizeof(plan->reply),
+				outbound_reply_append(plan->reply, sizeof(plan->reply),
 				    cfg->request_header);
-				append_safe(plan->reply, sizeof(plan->reply),
+				outbound_reply_append(plan->reply, sizeof(plan->reply),
 				    ": plain-ok");
 				break;
 			}
@@ -159,8 +158,8 @@ decide_verdict(const struct config *cfg, struct outbound_plan *plan)
 		set_reply(plan, PLAN_DEFER, "451", "4.7.1");
 		snprintf(plan->reply, sizeof(plan->reply), "Encryption is "
 		    "required and no certificate is known yet for: ");
-		append_safe(plan->reply, sizeof(plan->reply), addrs);
-		append_safe(plan->reply, sizeof(plan->reply), "; delivery "
+		outbound_reply_append(plan->reply, sizeof(plan->reply), addrs);
+		outbound_reply_append(plan->reply, sizeof(plan->reply), "; delivery "
 		    "will be retried");
 	} else if (count[RA_ENCRYPT] + count[RA_SIGN] + count[RA_PLAIN] == 0)
 		/* Nobody to deliver to: every recipient was notified about,
@@ -308,7 +307,7 @@ summarise(struct outbound_plan *plan)
 	/* The rule lines used, each once, at most RULES_LOGGED of them
 	 * (none when nothing was decided). */
 	if (plan->verdict == PLAN_PASS)
-		append_safe(out, outlen, "none");
+		outbound_reply_append(out, outlen, "none");
 	for (i = 0; plan->verdict != PLAN_PASS && i < plan->n; i++) {
 		const struct policy_decision *d = &plan->r[i].d;
 		char where[80];
@@ -320,7 +319,7 @@ summarise(struct outbound_plan *plan)
 		if (k < nseen)
 			continue;
 		if (nseen == RULES_LOGGED) {
-			append_safe(out, outlen, ",...");
+			outbound_reply_append(out, outlen, ",...");
 			break;
 		}
 		seen[nseen++] = d;
@@ -330,7 +329,7 @@ summarise(struct outbound_plan *plan)
 		else
 			snprintf(where, sizeof(where), "%s%.60s:%u",
 			    nseen > 1 ? "," : "", d->file, d->line);
-		append_safe(out, outlen, where);
+		outbound_reply_append(out, outlen, where);
 	}
 }
 

@@ -278,8 +278,11 @@ reject_at_rcpt(struct conn *conn, const char *rcpt, char *reply,
 		    "reason=\"encryption required, no certificate\" rule=%s:%u",
 		    rcpt, d.file, d.line);
 	policy_release(p);
-	snprintf(reply, replylen, "<%s>: encryption is required for this "
-	    "recipient and no usable certificate is known", rcpt);
+	reply[0] = '\0';
+	outbound_reply_append(reply, replylen, "<");
+	outbound_reply_append(reply, replylen, rcpt);
+	outbound_reply_append(reply, replylen, ">: encryption is required "
+	    "for this recipient and no usable certificate is known");
 	return reject;
 }
 
@@ -289,7 +292,6 @@ cb_envrcpt(SMFICTX *ctx, char **argv)
 	struct conn *conn = conn_get(ctx);
 	enum msg_status st;
 	char reply[600];
-	size_t i;
 
 	if (conn == NULL || conn->msg == NULL)
 		return SMFIS_TEMPFAIL;
@@ -299,9 +301,6 @@ cb_envrcpt(SMFICTX *ctx, char **argv)
 	if (!reject_at_rcpt(conn, conn->msg->rcpts[conn->msg->nrcpts - 1],
 	    reply, sizeof(reply)))
 		return SMFIS_CONTINUE;
-	for (i = 0; reply[i] != '\0'; i++)	/* '%' is special to libmilter */
-		if (reply[i] < 32 || reply[i] > 126 || reply[i] == '%')
-			reply[i] = '?';
 	message_drop_last_rcpt(conn->msg);
 	(void)mta_setreply(ctx, "550", "5.7.1", reply);
 	return SMFIS_REJECT;
