@@ -472,8 +472,6 @@ write_extra(struct build *b, const struct group *g, const struct header *h,
     size_t nh, struct outbound_extra *x)
 {
 	const struct config *cfg = b->rt->cfg;
-	const struct header *mid = mime_find_header(b->msg->headers,
-	    b->msg->nheaders, "Message-ID");
 	const struct spool *entity = group_entity(b, g);
 	char idbuf[1000], marker[160];
 	struct sink s;
@@ -491,9 +489,8 @@ write_extra(struct build *b, const struct group *g, const struct header *h,
 			x->rcpts[x->nrcpts++] = b->plan->r[g->idx[i]].addr;
 	x->hidden = g->hidden;
 	describe(b, g, x->what, sizeof(x->what));
-	if (mid != NULL && mime_unfold(mid->value, idbuf, sizeof(idbuf)) < 0)
-		idbuf[0] = '\0';
-	if (marker_make(&b->rt->secret, mid != NULL ? idbuf : NULL,
+	if (marker_make(&b->rt->secret,
+	    outbound_marker_id(b->msg, idbuf, sizeof(idbuf)),
 	    x->rcpts, x->nrcpts, time(NULL), marker, sizeof(marker)) != 0) {
 		snprintf(b->err, b->errlen, "cannot make the marker");
 		return -1;

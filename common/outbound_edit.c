@@ -231,3 +231,16 @@ outbound_copy_free(struct outbound_copy *c)
 	memset(c, 0, sizeof(*c));
 }
 
+
+const char *
+outbound_marker_id(const struct message *msg, char *buf, size_t len)
+{
+	const struct header *id = mime_find_header(msg->headers,
+	    msg->nheaders, "Message-ID");
+
+	if (id == NULL)
+		return NULL;
+	if (mime_unfold(id->value, buf, len) < 0)
+		buf[0] = '\0';
+	return buf;
+}

@@ -37,4 +37,12 @@ int outbound_split_entity(const struct spool *entity,
     struct outbound_copy *c, const struct config *cfg, char *err,
     size_t errlen);
 
+/*
+ * The Message-ID a copy's marker covers (marker.h), unfolded into buf:
+ * "" when too long for it, NULL when msg has none.  The side that makes
+ * markers and the side that checks them both take it from here.
+ */
+const char *outbound_marker_id(const struct message *msg, char *buf,
+    size_t len);
+
 #endif

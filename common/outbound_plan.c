@@ -14,7 +14,7 @@
 #include "message.h"
 #include "marker.h"
 #include "mime.h"
-#include "outbound.h"
+#include "outbound_int.h"
 #include "runtime.h"
 #include "senderkeys.h"
 #include "signauth.h"
@@ -389,16 +389,13 @@ check_marker(struct runtime *rt, const struct message *msg,
 {
 	const struct header *m = mime_find_header(msg->headers, msg->nheaders,
 	    MARKER_FIELD);
-	const struct header *id = mime_find_header(msg->headers,
-	    msg->nheaders, "Message-ID");
 	char value[256], idbuf[1000];
 
 	if (m == NULL)
 		return;
-	if (id != NULL && mime_unfold(id->value, idbuf, sizeof(idbuf)) < 0)
-		idbuf[0] = '\0';
 	if (mime_unfold(m->value, value, sizeof(value)) >= 0 &&
-	    marker_verify(&rt->secret, value, id != NULL ? idbuf : NULL,
+	    marker_verify(&rt->secret, value,
+	    outbound_marker_id(msg, idbuf, sizeof(idbuf)),
 	    (const char *const *)msg->rcpts, msg->nrcpts, time(NULL)))
 		plan->resubmitted = true;
 	else
