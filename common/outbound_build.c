@@ -449,19 +449,6 @@ describe(const struct build *b, const struct group *g, char *out,
 		snprintf(out, outlen, "plain");
 }
 
-static int
-write_raw_header(const struct sink *s, const char *name, const char *value,
-    char *err, size_t errlen)
-{
-	if (sink_puts(s, name, err, errlen) != 0 ||
-	    sink_puts(s, ":", err, errlen) != 0 ||
-	    (value[0] != ' ' && value[0] != '\t' &&
-	    sink_puts(s, " ", err, errlen) != 0) ||
-	    sink_puts(s, value, err, errlen) != 0)
-		return -1;
-	return sink_puts(s, "\r\n", err, errlen);
-}
-
 /*
  * A re-submitted copy as a whole message: the marker, the header fields
  * (outer rules for a protected copy; a plain copy keeps them but for
@@ -473,7 +460,7 @@ write_extra(struct build *b, const struct group *g, const struct header *h,
 {
 	const struct config *cfg = b->rt->cfg;
 	const struct spool *entity = group_entity(b, g);
-	char idbuf[1000], marker[160];
+	char idbuf[1000], marker[161], bcc[ADDRESS_MAX + 2];
 	struct sink s;
 	size_t i;
 
@@ -489,27 +476,30 @@ write_extra(struct build *b, const struct group *g, const struct header *h,
 			x->rcpts[x->nrcpts++] = b->plan->r[g->idx[i]].addr;
 	x->hidden = g->hidden;
 	describe(b, g, x->what, sizeof(x->what));
+	marker[0] = ' ';	/* field values keep their leading space */
 	if (marker_make(&b->rt->secret,
 	    outbound_marker_id(b->msg, idbuf, sizeof(idbuf)),
-	    x->rcpts, x->nrcpts, time(NULL), marker, sizeof(marker)) != 0) {
+	    x->rcpts, x->nrcpts, time(NULL), marker + 1,
+	    sizeof(marker) - 1) != 0) {
 		snprintf(b->err, b->errlen, "cannot make the marker");
 		return -1;
 	}
 	s = sink_to_spool(x->message);
-	if (write_raw_header(&s, MARKER_FIELD, marker, b->err, b->errlen) != 0)
+	if (outer_write_field(&s, MARKER_FIELD, marker, b->err, b->errlen) != 0)
 		return -1;
 	/* Optionally a Bcc recipient sees their own address, and only
 	 * theirs, in their own copy. */
+	snprintf(bcc, sizeof(bcc), " %s", x->rcpts[0]);
 	if (cfg->bcc_in_own_copy && g->hidden && g->n == 1 &&
-	    write_raw_header(&s, "Bcc", x->rcpts[0], b->err, b->errlen) != 0)
+	    outer_write_field(&s, "Bcc", bcc, b->err, b->errlen) != 0)
 		return -1;
 	if (entity != NULL)
 		return outer_write(h, nh, g->t.encrypt && g->t.s.protect_headers,
 		    &s, b->err, b->errlen) != 0 ? -1 : spool_copy_to_sink(entity,
 		    &s, b->err, b->errlen);
+	/* h has no Bcc or Resent-Bcc (outbound_clean_headers). */
 	for (i = 0; i < nh; i++)
-		if (strcasecmp(h[i].name, "Bcc") != 0 &&
-		    write_raw_header(&s, h[i].name, h[i].value, b->err,
+		if (outer_write_field(&s, h[i].name, h[i].value, b->err,
 		    b->errlen) != 0)
 			return -1;
 	if (sink_puts(&s, "\r\n", b->err, b->errlen) != 0)

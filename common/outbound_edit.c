@@ -83,8 +83,11 @@ outbound_clean_headers(const struct config *cfg, const struct message *msg,
 		    mime_unfold(o->value, value, sizeof(value)) >= 0 &&
 		    policy_subject_untag(value, cfg->subject_tag, untagged,
 		    sizeof(untagged))) {
-			if ((h[m].value = strdup(untagged)) == NULL)
+			/* Like a received value: with its leading space. */
+			if (asprintf(&h[m].value, " %s", untagged) < 0) {
+				h[m].value = NULL;
 				goto oom;
+			}
 			if (act == OUTER_KEEP && outbound_add_edit(c, HE_CHANGE,
 			    o->name, index, untagged) != 0)
 				goto oom;

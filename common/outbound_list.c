@@ -19,6 +19,7 @@
 #include "message.h"
 #include "mime.h"
 #include "outbound.h"
+#include "outer.h"
 #include "policy.h"
 #include "runtime.h"
 #include "senderkeys.h"
@@ -56,10 +57,8 @@ whole_message(const struct message *msg, struct membuf *mb, char *err,
 	size_t i;
 
 	for (i = 0; i < msg->nheaders; i++)
-		if (sink_puts(&s, msg->headers[i].name, err, errlen) != 0 ||
-		    sink_puts(&s, ":", err, errlen) != 0 ||
-		    sink_puts(&s, msg->headers[i].value, err, errlen) != 0 ||
-		    sink_puts(&s, "\r\n", err, errlen) != 0)
+		if (outer_write_field(&s, msg->headers[i].name,
+		    msg->headers[i].value, err, errlen) != 0)
 			return -1;
 	if (sink_puts(&s, "\r\n", err, errlen) != 0)
 		return -1;

@@ -33,9 +33,8 @@ outer_value(const char *name, const char *value)
 	return mime_hp_outer_value(name, value);
 }
 
-/* "Name:value" as received, with folded lines made CRLF. */
-static int
-write_field(const struct sink *out, const char *name, const char *value,
+int
+outer_write_field(const struct sink *out, const char *name, const char *value,
     char *err, size_t errlen)
 {
 	const char *p;
@@ -74,7 +73,7 @@ outer_write(const struct header *h, size_t n, bool protect_headers,
 		case OUTER_KEEP:
 			break;
 		}
-		if (write_field(out, h[i].name, value, err, errlen) != 0)
+		if (outer_write_field(out, h[i].name, value, err, errlen) != 0)
 			return -1;
 	}
 	return sink_puts(out, "MIME-Version: 1.0\r\n", err, errlen);

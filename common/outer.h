@@ -34,6 +34,13 @@ enum outer_action outer_action(const char *name, bool protect_headers);
 const char *outer_value(const char *name, const char *value);
 
 /*
+ * One field, "Name:value" with value as received (its leading space, if
+ * any, is part of it), folded lines ended by CRLF.  0 or -1 with a reason.
+ */
+int outer_write_field(const struct sink *out, const char *name,
+    const char *value, char *err, size_t errlen);
+
+/*
  * Write the outer header section of a copy (fields, then MIME-Version;
  * no empty line: the entity's own header fields follow) to out.
  * 0 or -1 with a reason.
