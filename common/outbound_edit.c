@@ -52,7 +52,7 @@ outbound_clean_headers(const struct config *cfg, const struct message *msg,
     bool protect, bool keep_marker)
 {
 	struct header *h = calloc(msg->nheaders + 1, sizeof(*h));
-	char value[1024], untagged[1024];
+	char untagged[1024];
 	size_t i, k, m = 0;
 
 	if (h == NULL)
@@ -66,8 +66,7 @@ outbound_clean_headers(const struct config *cfg, const struct message *msg,
 			index += strcasecmp(msg->headers[k].name, o->name) == 0;
 		/* Neither the request header, nor a marker, nor Bcc and
 		 * Resent-Bcc ever leave, whatever the copy is. */
-		if ((cfg->request_header[0] != '\0' &&
-		    strcasecmp(o->name, cfg->request_header) == 0) ||
+		if (outbound_is_request_header(cfg, o->name) ||
 		    (!keep_marker && strcasecmp(o->name, MARKER_FIELD) == 0) ||
 		    strcasecmp(o->name, "Bcc") == 0 ||
 		    strcasecmp(o->name, "Resent-Bcc") == 0) {
@@ -78,10 +77,7 @@ outbound_clean_headers(const struct config *cfg, const struct message *msg,
 		}
 		h[m] = *o;
 		act = outer ? outer_action(o->name, protect) : OUTER_KEEP;
-		if (cfg->subject_tag[0] != '\0' &&
-		    strcasecmp(o->name, "Subject") == 0 &&
-		    mime_unfold(o->value, value, sizeof(value)) >= 0 &&
-		    policy_subject_untag(value, cfg->subject_tag, untagged,
+		if (outbound_subject_untag(cfg, o, untagged,
 		    sizeof(untagged))) {
 			/* Like a received value: with its leading space. */
 			if (asprintf(&h[m].value, " %s", untagged) < 0) {
@@ -246,4 +242,23 @@ outbound_marker_id(const struct message *msg, char *buf, size_t len)
 	if (mime_unfold(id->value, buf, len) < 0)
 		buf[0] = '\0';
 	return buf;
+}
+
+bool
+outbound_is_request_header(const struct config *cfg, const char *name)
+{
+	return cfg->request_header[0] != '\0' &&
+	    strcasecmp(name, cfg->request_header) == 0;
+}
+
+bool
+outbound_subject_untag(const struct config *cfg, const struct header *h,
+    char *untagged, size_t len)
+{
+	char value[1024];
+
+	return cfg->subject_tag[0] != '\0' &&
+	    strcasecmp(h->name, "Subject") == 0 &&
+	    mime_unfold(h->value, value, sizeof(value)) >= 0 &&
+	    policy_subject_untag(value, cfg->subject_tag, untagged, len);
 }

@@ -38,6 +38,17 @@ int outbound_split_entity(const struct spool *entity,
     size_t errlen);
 
 /*
+ * The two ways a sender asks for protection (SPEC M4), for the side
+ * that honours them (outbound_plan.c) and the side that removes them
+ * from every copy (outbound_edit.c): is name the RequestHeader, and
+ * does a Subject value carry the SubjectTag (then untagged gets the
+ * Subject without it, unfolded)?
+ */
+bool outbound_is_request_header(const struct config *cfg, const char *name);
+bool outbound_subject_untag(const struct config *cfg,
+    const struct header *h, char *untagged, size_t len);
+
+/*
  * The Message-ID a copy's marker covers (marker.h), unfolded into buf:
  * "" when too long for it, NULL when msg has none.  The side that makes
  * markers and the side that checks them both take it from here.

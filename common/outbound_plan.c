@@ -49,15 +49,10 @@ find_requests(const struct config *cfg, const struct message *msg)
 	for (i = 0; i < msg->nheaders; i++) {
 		const struct header *h = &msg->headers[i];
 
-		if (cfg->request_header[0] != '\0' &&
-		    strcasecmp(h->name, cfg->request_header) == 0 &&
+		if (outbound_is_request_header(cfg, h->name) &&
 		    mime_unfold(h->value, value, sizeof(value)) >= 0)
 			flags |= policy_request_parse(value, NULL);
-		if (cfg->subject_tag[0] != '\0' &&
-		    strcasecmp(h->name, "Subject") == 0 &&
-		    mime_unfold(h->value, value, sizeof(value)) >= 0 &&
-		    policy_subject_untag(value, cfg->subject_tag, untagged,
-		    sizeof(untagged)))
+		if (outbound_subject_untag(cfg, h, untagged, sizeof(untagged)))
 			flags |= POL_REQ_ENCRYPT;
 	}
 	return flags;
