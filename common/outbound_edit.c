@@ -42,6 +42,43 @@ outbound_add_edit(struct outbound_copy *c, int op, const char *name,
 	return 0;
 }
 
+static int
+cmp_field(const void *a, const void *b, void *arg)
+{
+	const struct header *h = arg;
+	size_t x = *(const size_t *)a, y = *(const size_t *)b;
+	int c = strcasecmp(h[x].name, h[y].name);
+
+	return c != 0 ? c : x < y ? -1 : x > y;
+}
+
+/*
+ * occ[i]: which field of its name field i is (1 = the first), the index
+ * smfi_chgheader wants.  Sorting keeps this O(n log n): the header is
+ * untrusted and may hold thousands of fields.
+ */
+static unsigned *
+field_occurrences(const struct header *h, size_t n)
+{
+	size_t *order = calloc(n + 1, sizeof(*order)), i;
+	unsigned *occ = calloc(n + 1, sizeof(*occ));
+
+	if (order == NULL || occ == NULL) {
+		free(order);
+		free(occ);
+		return NULL;
+	}
+	for (i = 0; i < n; i++)
+		order[i] = i;
+	if (n > 1)
+		qsort_r(order, n, sizeof(*order), cmp_field, (void *)h);
+	for (i = 0; i < n; i++)
+		occ[order[i]] = i > 0 && strcasecmp(h[order[i]].name,
+		    h[order[i - 1]].name) == 0 ? occ[order[i - 1]] + 1 : 1;
+	free(order);
+	return occ;
+}
+
 /*
  * The header fields as the copy's content sees them: without the
  * request header, with the subject tag removed.
@@ -52,18 +89,22 @@ outbound_clean_headers(const struct config *cfg, const struct message *msg,
     bool protect, bool keep_marker)
 {
 	struct header *h = calloc(msg->nheaders + 1, sizeof(*h));
+	unsigned *occ = field_occurrences(msg->headers, msg->nheaders);
 	char untagged[1024];
-	size_t i, k, m = 0;
+	size_t i, m = 0;
 
-	if (h == NULL)
+	if (h == NULL || occ == NULL) {
+		free(h);
+		free(occ);
+		*out = NULL;
+		*n = 0;
 		return -1;
+	}
 	for (i = 0; i < msg->nheaders; i++) {
 		const struct header *o = &msg->headers[i];
-		unsigned index = 1;
+		unsigned index = occ[i];
 		enum outer_action act;
 
-		for (k = 0; k < i; k++)
-			index += strcasecmp(msg->headers[k].name, o->name) == 0;
 		/* Neither the request header, nor a marker, nor Bcc and
 		 * Resent-Bcc ever leave, whatever the copy is. */
 		if (outbound_is_request_header(cfg, o->name) ||
@@ -97,10 +138,12 @@ outbound_clean_headers(const struct config *cfg, const struct message *msg,
 			goto oom;
 		m++;
 	}
+	free(occ);
 	*out = h;
 	*n = m;
 	return 0;
 oom:
+	free(occ);
 	*out = h;	/* the caller frees with outbound_free_clean() */
 	*n = m + 1;
 	return -1;

@@ -632,6 +632,37 @@ test_sign_only_and_reply_injection(void **state)
 	runtime_release(rt2);
 }
 
+/* smfi_chgheader counts fields of one name: each edit names its own. */
+static void
+test_edit_indexes(void **state)
+{
+	static const char *const rcpts[] = { "<a@example.test>", NULL };
+	static const char *const hdrs[] = { "X-SMIME-Request", " sign",
+	    "To", " a@example.test", "x-smime-request", " encrypt",
+	    "Bcc", " b@example.test", "X-SMIME-REQUEST", " plain-ok", NULL };
+	struct runtime *rt = make_runtime("default encrypt=never\n", "");
+	struct message *m = make_message(rt, "<s@example.org>", rcpts, hdrs);
+	struct outbound_copy c;
+	unsigned seen = 0;
+	size_t i;
+
+	(void)state;
+	assert_int_equal(outbound_strip_requests(rt, m, false, &c), 0);
+	assert_int_equal(c.nedits, 4);
+	for (i = 0; i < c.nedits; i++) {
+		assert_int_equal(c.edits[i].op, HE_CHANGE);
+		assert_null(c.edits[i].value);
+		if (strcasecmp(c.edits[i].name, "Bcc") == 0)
+			assert_int_equal(c.edits[i].index, 1);
+		else
+			seen |= 1u << c.edits[i].index;
+	}
+	assert_int_equal(seen, (1u << 1) | (1u << 2) | (1u << 3));
+	outbound_copy_free(&c);
+	message_free(m);
+	runtime_release(rt);
+}
+
 /* A directory that cannot be read, or a group never read: tempfail. */
 static void
 test_lookup_error_and_group_tempfail(void **state)
@@ -707,6 +738,7 @@ main(void)
 		cmocka_unit_test(test_confidential_list),
 		cmocka_unit_test(test_list_key),
 		cmocka_unit_test(test_sign_only_and_reply_injection),
+		cmocka_unit_test(test_edit_indexes),
 		cmocka_unit_test(test_missing_cert_actions),
 		cmocka_unit_test(test_lookup_error_and_group_tempfail),
 		cmocka_unit_test(test_already_encrypted),
