@@ -12,6 +12,7 @@
 #include <strings.h>
 
 #include "address.h"
+#include "sink.h"
 #include "smtpio.h"
 #include "spool.h"
 
@@ -22,11 +23,11 @@ struct smtp_client {
 	unsigned timeout_s;
 	bool broken;		/* out of step with the server: no more use */
 	bool smtputf8;		/* offered in the EHLO reply */
+	bool pipelining;	/* offered in the EHLO reply (RFC 2920) */
 	bool bol;		/* DATA: at the start of a line */
 	bool cr;		/* DATA: a CR waits for its LF */
 	size_t wlen;
-	char wbuf[16384];	/* DATA output, dot-stuffed */
-	char rdbuf[16384];	/* message input */
+	char wbuf[65536];	/* commands and DATA output, dot-stuffed */
 };
 
 /* Copy s for a message: printable ASCII only, at most 100 bytes. */
@@ -142,6 +143,9 @@ ehlo_line(void *arg, const char *text, size_t len)
 	if (len >= 8 && strncasecmp(text, "SMTPUTF8", 8) == 0 &&
 	    (len == 8 || text[8] == ' '))
 		c->smtputf8 = true;
+	if (len >= 10 && strncasecmp(text, "PIPELINING", 10) == 0 &&
+	    (len == 10 || text[10] == ' '))
+		c->pipelining = true;
 }
 
 /* Connect, greeting, EHLO or HELO.  Every failure is temporary. */
@@ -179,80 +183,218 @@ greet(struct smtp_client *c, const struct sockspec *to, const char *helo,
 }
 
 static int
+flush(struct smtp_client *c, char *err, size_t errlen)
+{
+	if (c->wlen > 0 && smtpio_write(&c->io, c->wbuf, c->wlen, err,
+	    errlen) < 0)
+		return -1;
+	c->wlen = 0;
+	return 0;
+}
+
+/* Queue n bytes for the server; long runs go out without a copy. */
+static int
 emit(struct smtp_client *c, const char *s, size_t n, char *err,
     size_t errlen)
 {
-	if (c->wlen + n > sizeof(c->wbuf)) {
-		if (smtpio_write(&c->io, c->wbuf, c->wlen, err, errlen) < 0)
-			return -1;
-		c->wlen = 0;
-	}
+	if (c->wlen + n > sizeof(c->wbuf) && flush(c, err, errlen) < 0)
+		return -1;
+	if (n > sizeof(c->wbuf))
+		return smtpio_write(&c->io, s, n, err, errlen);
 	memcpy(c->wbuf + c->wlen, s, n);
 	c->wlen += n;
 	return 0;
 }
 
-/* One message byte: line ends to CRLF, a leading '.' doubled. */
-static int
-stuff(struct smtp_client *c, char b, char *err, size_t errlen)
+/* The first CR or LF in [p, end), or end: memchr (vectorised in libc)
+ * instead of a test per byte, as most of a message is plain text. */
+static const char *
+line_end(const char *p, const char *end)
 {
-	if (c->cr) {		/* CR LF, or a bare CR: a line end either way */
-		c->cr = false;
-		c->bol = true;
-		if (emit(c, "\r\n", 2, err, errlen) < 0)
-			return -1;
-		if (b == '\n')
-			return 0;
-	}
-	if (b == '\r') {
-		c->cr = true;
-		return 0;
-	}
-	if (b == '\n') {
-		c->bol = true;
-		return emit(c, "\r\n", 2, err, errlen);
-	}
-	if (c->bol && b == '.' && emit(c, ".", 1, err, errlen) < 0)
-		return -1;
-	c->bol = false;
-	return emit(c, &b, 1, err, errlen);
+	const char *lf = memchr(p, '\n', (size_t)(end - p));
+	const char *lim = lf != NULL ? lf : end;
+	const char *cr = memchr(p, '\r', (size_t)(lim - p));
+
+	return cr != NULL ? cr : lim;
 }
 
-/* The message, a final line end if it lacks one, and ".". */
+/*
+ * The DATA sink: message bytes in, dot-stuffed lines out, every line end
+ * (CRLF, bare LF, bare CR) sent as CRLF.  A CR at the end of one write
+ * waits in c->cr for the next byte: CRLF split between writes is one
+ * line end.
+ */
 static int
-send_message(struct smtp_client *c, const struct spool *msg, char *err,
-    size_t errlen)
+data_write(void *arg, const void *buf, size_t len, char *err, size_t errlen)
 {
-	uint64_t off = 0;
-	ssize_t n, i;
+	struct smtp_client *c = arg;
+	const char *p = buf, *end = p + len, *q;
+
+	while (p < end) {
+		if (c->cr) {	/* CR LF, or a bare CR: a line end either way */
+			c->cr = false;
+			c->bol = true;
+			if (emit(c, "\r\n", 2, err, errlen) < 0)
+				return -1;
+			if (*p == '\n' && ++p == end)
+				break;
+		}
+		if (c->bol && *p == '.' && emit(c, ".", 1, err, errlen) < 0)
+			return -1;
+		q = line_end(p, end);
+		if (q > p) {
+			if (emit(c, p, (size_t)(q - p), err, errlen) < 0)
+				return -1;
+			c->bol = false;
+		}
+		if (q == end)
+			break;
+		if (*q == '\r') {
+			c->cr = true;
+			p = q + 1;
+			continue;
+		}
+		if (emit(c, "\r\n", 2, err, errlen) < 0)
+			return -1;
+		c->bol = true;
+		p = q + 1;
+	}
+	return 0;
+}
+
+/*
+ * The message from produce, a final line end if it lacks one, and ".".
+ * If produce fails half-way, nothing more is sent: the caller drops the
+ * connection, and a server discards a message whose "." never came.
+ */
+static int
+send_message(struct smtp_client *c, smtp_producer_fn *produce, void *arg,
+    char *err, size_t errlen)
+{
+	struct sink s = { data_write, c };
 
 	c->bol = true;
 	c->cr = false;
 	c->wlen = 0;
-	while ((n = spool_read(msg, off, c->rdbuf, sizeof(c->rdbuf), err,
-	    errlen)) > 0) {
-		off += (uint64_t)n;
-		for (i = 0; i < n; i++)
-			if (stuff(c, c->rdbuf[i], err, errlen) < 0)
-				return -1;
-	}
-	if (n < 0)
+	if (produce(arg, &s, err, errlen) != 0)
 		return -1;
 	if ((c->cr || !c->bol) && emit(c, "\r\n", 2, err, errlen) < 0)
 		return -1;
 	if (emit(c, ".\r\n", 3, err, errlen) < 0)
 		return -1;
-	return smtpio_write(&c->io, c->wbuf, c->wlen, err, errlen);
+	return flush(c, err, errlen);
+}
+
+/*
+ * MAIL, RCPT... and DATA one after the other, each reply awaited; 0 and
+ * *go when DATA got its 354, else the result.
+ */
+static int
+envelope_lockstep(struct smtp_client *c, const char *mail,
+    const char *const *rcpts, size_t n, char *err, size_t errlen)
+{
+	struct smtp_reply r;
+	char cmd[400];
+	size_t i;
+
+	if (command(c, mail, &r, NULL, err, errlen) < 0)
+		return SMTP_TEMPFAIL;
+	if (r.code / 100 != 2)
+		return refused(c, mail, &r, err, errlen);
+	for (i = 0; i < n; i++) {
+		snprintf(cmd, sizeof(cmd), "RCPT TO:<%s>", rcpts[i]);
+		if (command(c, cmd, &r, NULL, err, errlen) < 0)
+			return SMTP_TEMPFAIL;
+		if (r.code / 100 != 2)	/* all or nothing: no DATA */
+			return refused(c, cmd, &r, err, errlen);
+	}
+	if (command(c, "DATA", &r, NULL, err, errlen) < 0)
+		return SMTP_TEMPFAIL;
+	if (r.code / 100 != 3)
+		return refused(c, "DATA", &r, err, errlen);
+	return SMTP_OK;
+}
+
+/* Commands written before their replies are read: a bound, so that
+ * neither side can fill the other's buffers and wait for ever. */
+#define PIPE_BATCH	100
+
+/*
+ * The same with PIPELINING (RFC 2920): the commands go out in batches
+ * and their replies are read in order, one round trip per batch instead
+ * of one per command.  The price: DATA is sent before the RCPT replies
+ * are known.  If anything was refused but DATA still got its 354, the
+ * message cannot be stopped politely (a lone "." would deliver an empty
+ * message to the recipients accepted), so the connection is dropped,
+ * which aborts the transaction; the next smtp_send fails.
+ */
+static int
+envelope_pipelined(struct smtp_client *c, const char *mail,
+    const char *const *rcpts, size_t n, char *err, size_t errlen)
+{
+	size_t total = n + 2, sent = 0, got = 0;
+	struct smtp_reply r = { 0, "" }, bad = { 0, "" };
+	char cmd[400], what[400] = "";
+	int len;
+
+	c->wlen = 0;
+	while (got < total) {
+		for (; sent < total && sent - got < PIPE_BATCH; sent++) {
+			if (sent == 0)
+				len = snprintf(cmd, sizeof(cmd), "%s\r\n",
+				    mail);
+			else if (sent <= n)
+				len = snprintf(cmd, sizeof(cmd),
+				    "RCPT TO:<%s>\r\n", rcpts[sent - 1]);
+			else
+				len = snprintf(cmd, sizeof(cmd), "DATA\r\n");
+			assert(len > 0 && (size_t)len < sizeof(cmd));
+			if (emit(c, cmd, (size_t)len, err, errlen) < 0)
+				goto broken;
+		}
+		if (flush(c, err, errlen) < 0)
+			goto broken;
+		for (; got < sent; got++) {
+			bool ok;
+
+			if (smtpio_reply(&c->io, &r, NULL, NULL, err,
+			    errlen) < 0)
+				goto broken;
+			ok = got + 1 == total ? r.code / 100 == 3 :
+			    r.code / 100 == 2;
+			if (ok || bad.code != 0)
+				continue;
+			bad = r;
+			if (got == 0)
+				snprintf(what, sizeof(what), "%s", mail);
+			else if (got <= n)
+				snprintf(what, sizeof(what), "RCPT TO:<%s>",
+				    rcpts[got - 1]);
+			else
+				snprintf(what, sizeof(what), "DATA");
+		}
+	}
+	if (bad.code == 0)
+		return SMTP_OK;
+	if (r.code / 100 == 3) {	/* DATA accepted after a refusal */
+		snprintf(err, errlen, "%s refused: %s", what, bad.text);
+		c->broken = true;
+		return bad.code / 100 == 5 ? SMTP_PERMFAIL : SMTP_TEMPFAIL;
+	}
+	return refused(c, what, &bad, err, errlen);
+broken:
+	c->broken = true;
+	return SMTP_TEMPFAIL;
 }
 
 /* MAIL, RCPT..., DATA, message; the deadline is already set. */
 static int
 transaction(struct smtp_client *c, const char *from,
-    const char *const *rcpts, size_t n, const struct spool *msg, char *err,
-    size_t errlen)
+    const char *const *rcpts, size_t n, smtp_producer_fn *produce,
+    void *arg, char *err, size_t errlen)
 {
 	struct smtp_reply r;
-	char cmd[400];
+	char mail[400];
 	bool utf8 = false;
 	size_t i;
 	int rc;
@@ -266,24 +408,13 @@ transaction(struct smtp_client *c, const char *from,
 	}
 	for (i = 0; i < n && c->smtputf8 && !utf8; i++)
 		utf8 = has_8bit(rcpts[i]);
-	snprintf(cmd, sizeof(cmd), "MAIL FROM:<%s>%s", from,
+	snprintf(mail, sizeof(mail), "MAIL FROM:<%s>%s", from,
 	    c->smtputf8 && (utf8 || has_8bit(from)) ? " SMTPUTF8" : "");
-	if (command(c, cmd, &r, NULL, err, errlen) < 0)
-		return SMTP_TEMPFAIL;
-	if (r.code / 100 != 2)
-		return refused(c, cmd, &r, err, errlen);
-	for (i = 0; i < n; i++) {
-		snprintf(cmd, sizeof(cmd), "RCPT TO:<%s>", rcpts[i]);
-		if (command(c, cmd, &r, NULL, err, errlen) < 0)
-			return SMTP_TEMPFAIL;
-		if (r.code / 100 != 2)	/* all or nothing: no DATA */
-			return refused(c, cmd, &r, err, errlen);
-	}
-	if (command(c, "DATA", &r, NULL, err, errlen) < 0)
-		return SMTP_TEMPFAIL;
-	if (r.code / 100 != 3)
-		return refused(c, "DATA", &r, err, errlen);
-	if (send_message(c, msg, err, errlen) < 0 ||
+	rc = c->pipelining ? envelope_pipelined(c, mail, rcpts, n, err,
+	    errlen) : envelope_lockstep(c, mail, rcpts, n, err, errlen);
+	if (rc != SMTP_OK)
+		return rc;
+	if (send_message(c, produce, arg, err, errlen) < 0 ||
 	    smtpio_reply(&c->io, &r, NULL, NULL, err, errlen) < 0) {
 		c->broken = true;
 		return SMTP_TEMPFAIL;
@@ -291,6 +422,13 @@ transaction(struct smtp_client *c, const char *from,
 	if (r.code / 100 != 2)
 		return refused(c, "message", &r, err, errlen);
 	return SMTP_OK;
+}
+
+/* The producer for a message held in a spool. */
+static int
+produce_spool(void *arg, const struct sink *out, char *err, size_t errlen)
+{
+	return spool_copy_to_sink(arg, out, err, errlen);
 }
 
 static struct smtp_client *
@@ -333,15 +471,25 @@ smtp_open(struct smtp_client **out, const struct sockspec *to,
 }
 
 int
+smtp_send_stream(struct smtp_client *c, const char *mail_from,
+    const char *const *rcpts, size_t nrcpts, smtp_producer_fn *produce,
+    void *arg, char *err, size_t errlen)
+{
+	assert(c != NULL && mail_from != NULL && produce != NULL);
+	assert(rcpts != NULL || nrcpts == 0);
+	c->io.deadline = smtpio_deadline_in(c->timeout_s);
+	return transaction(c, mail_from, rcpts, nrcpts, produce, arg, err,
+	    errlen);
+}
+
+int
 smtp_send(struct smtp_client *c, const char *mail_from,
     const char *const *rcpts, size_t nrcpts, const struct spool *message,
     char *err, size_t errlen)
 {
-	assert(c != NULL && mail_from != NULL && message != NULL);
-	assert(rcpts != NULL || nrcpts == 0);
-	c->io.deadline = smtpio_deadline_in(c->timeout_s);
-	return transaction(c, mail_from, rcpts, nrcpts, message, err,
-	    errlen);
+	assert(message != NULL);
+	return smtp_send_stream(c, mail_from, rcpts, nrcpts, produce_spool,
+	    (void *)message, err, errlen);
 }
 
 void
@@ -381,8 +529,8 @@ smtp_submit(const struct sockspec *to, const char *helo_name,
 	rc = greet(c, to, helo_name, smtpio_deadline_in(timeout_s), err,
 	    errlen);
 	if (rc == SMTP_OK)
-		rc = transaction(c, mail_from, rcpts, nrcpts, message, err,
-		    errlen);
+		rc = transaction(c, mail_from, rcpts, nrcpts, produce_spool,
+		    (void *)message, err, errlen);
 	smtp_close(c);
 	return rc;
 }

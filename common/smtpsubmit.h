@@ -24,6 +24,7 @@
 
 #include <stddef.h>
 
+struct sink;
 struct sockspec;
 struct spool;
 
@@ -68,6 +69,24 @@ int smtp_open(struct smtp_client **out, const struct sockspec *to,
 int smtp_send(struct smtp_client *c, const char *mail_from,
     const char *const *rcpts, size_t nrcpts, const struct spool *message,
     char *err, size_t errlen);
+
+/*
+ * Writes a message to out, in pieces of any size with any line ends (the
+ * client dot-stuffs and makes them CRLF); 0, or -1 with a reason in err.
+ */
+typedef int smtp_producer_fn(void *arg, const struct sink *out, char *err,
+    size_t errlen);
+
+/*
+ * One message made while it is sent: produce(arg, ...) is called once
+ * DATA has been accepted, so a message need never be stored whole.  If
+ * produce fails, the connection is dropped before the final "." (the
+ * server discards the message) and SMTP_TEMPFAIL is returned with
+ * produce's reason.
+ */
+int smtp_send_stream(struct smtp_client *c, const char *mail_from,
+    const char *const *rcpts, size_t nrcpts, smtp_producer_fn *produce,
+    void *arg, char *err, size_t errlen);
 
 /* QUIT (unless the connection is broken; at most 2 s), close, free.
  * NULL is ignored. */

@@ -27,6 +27,7 @@
 
 #include "address.h"
 #include "smtpsubmit.h"
+#include "sink.h"
 #include "sockspec.h"
 #include "spool.h"
 
@@ -713,6 +714,191 @@ test_unix_and_inet6(void **state)
 	free(f.got);
 }
 
+/* The message in pieces of step bytes, for smtp_send_stream. */
+struct pieces {
+	const char *text;
+	size_t len, step, fail_after;	/* fail_after 0: never fail */
+};
+
+static int
+produce_pieces(void *arg, const struct sink *out, char *err, size_t errlen)
+{
+	const struct pieces *p = arg;
+	size_t off, n;
+
+	for (off = 0; off < p->len; off += n) {
+		n = p->len - off < p->step ? p->len - off : p->step;
+		if (p->fail_after != 0 && off >= p->fail_after) {
+			snprintf(err, errlen, "producer gave up");
+			return -1;
+		}
+		if (out->write(out->arg, p->text + off, n, err, errlen) != 0)
+			return -1;
+	}
+	return 0;
+}
+
+/*
+ * Streamed in pieces of every size from 1 byte up: CRLF split between
+ * two writes, a dot at the start of a piece, a bare CR at a piece's end
+ * all give the transcript of the one-piece case.
+ */
+static void
+test_stream_any_piece_size(void **state)
+{
+	static const char msg[] = "Subject: t\n\n.leading dot\r\n..two\n"
+	    ".\nbare LF\nbare CR\rCRLF\r\nmid.dot\n.\r\n\r.x\r\r\n.last";
+	static const char want[] = "EHLO test.example\r\nMAIL FROM:<>\r\n"
+	    "RCPT TO:<x@example.net>\r\nDATA\r\n"
+	    "Subject: t\r\n\r\n..leading dot\r\n...two\r\n"
+	    "..\r\nbare LF\r\nbare CR\r\nCRLF\r\nmid.dot\r\n..\r\n\r\n..x\r\n"
+	    "\r\n..last\r\n.\r\n";
+	const char *r[] = { "x@example.net" };
+	struct script s = { 0 };
+	struct pieces p = { msg, sizeof(msg) - 1, 0, 0 };
+	struct smtp_client *c;
+	struct fake f;
+	char err[300], full[sizeof(want) + 20];
+
+	(void)state;
+	snprintf(full, sizeof(full), "%sQUIT\r\n", want);
+	for (p.step = 1; p.step <= p.len; p.step++) {
+		assert_true(fake_start(&f, &s, SOCK_FAMILY_INET));
+		assert_int_equal(smtp_open(&c, &f.spec, "test.example", 5,
+		    err, sizeof(err)), SMTP_OK);
+		assert_int_equal(smtp_send_stream(c, "", r, 1,
+		    produce_pieces, &p, err, sizeof(err)), SMTP_OK);
+		smtp_close(c);
+		fake_stop(&f);
+		if (strcmp(f.got, full) != 0)
+			fail_msg("pieces of %zu: %s", p.step, f.got);
+		free(f.got);
+	}
+}
+
+/* A producer that fails half-way: no final ".", the connection dropped
+ * (the server discards the message), the producer's reason returned. */
+static void
+test_stream_producer_fails(void **state)
+{
+	static const char msg[] = "Subject: t\r\n\r\nline one\r\nline two\r\n";
+	const char *r[] = { "x@example.net" };
+	struct script s = { 0 };
+	struct pieces p = { msg, sizeof(msg) - 1, 4, 16 };
+	struct smtp_client *c;
+	struct fake f;
+	char err[300];
+
+	(void)state;
+	assert_true(fake_start(&f, &s, SOCK_FAMILY_INET));
+	assert_int_equal(smtp_open(&c, &f.spec, "test.example", 5, err,
+	    sizeof(err)), SMTP_OK);
+	assert_int_equal(smtp_send_stream(c, "", r, 1, produce_pieces, &p,
+	    err, sizeof(err)), SMTP_TEMPFAIL);
+	assert_string_equal(err, "producer gave up");
+	assert_int_equal(smtp_send_stream(c, "", r, 1, produce_pieces, &p,
+	    err, sizeof(err)), SMTP_TEMPFAIL);
+	assert_non_null(strstr(err, "unusable"));
+	smtp_close(c);
+	fake_stop(&f);
+	assert_non_null(strstr(f.got, "DATA\r\n"));
+	assert_null(strstr(f.got, "\r\n.\r\n"));
+	assert_null(strstr(f.got, "QUIT"));
+	free(f.got);
+}
+
+#define PIPELINING_EHLO "250-fake.example\r\n250-PIPELINING\r\n250 8BITMIME\r\n"
+
+/*
+ * PIPELINING offered: the same transcript, and refusals still refuse
+ * the whole message.  A refusal before a 354 is followed by RSET; a 354
+ * after a refused RCPT cannot be taken back, so the connection is
+ * dropped before any of the message is sent.
+ */
+static void
+test_pipelined_refusals(void **state)
+{
+	static const struct {
+		struct script s;
+		int rc;
+		const char *err, *tail;
+	} cases[] = {
+		{ { .ehlo = PIPELINING_EHLO }, SMTP_OK, "",
+		    ENVELOPE "DATA\r\nx\r\n.\r\nQUIT\r\n" },
+		{ { .ehlo = PIPELINING_EHLO, .mail = "451 4.3.0 later\r\n",
+		    .rcpt = { "503 5.5.1 need MAIL\r\n",
+		    "503 5.5.1 need MAIL\r\n" },
+		    .data = "503 5.5.1 need RCPT\r\n" }, SMTP_TEMPFAIL,
+		    "MAIL FROM:<a@example.org> refused: 451 4.3.0 later",
+		    ENVELOPE "DATA\r\nRSET\r\nQUIT\r\n" },
+		{ { .ehlo = PIPELINING_EHLO, .rcpt = { NULL,
+		    "550 5.1.1 no such user\r\n" } }, SMTP_PERMFAIL,
+		    "RCPT TO:<c@example.net> refused: 550 5.1.1",
+		    ENVELOPE "DATA\r\n" },
+		{ { .ehlo = PIPELINING_EHLO, .rcpt = {
+		    "450 4.2.0 busy\r\n", "450 4.2.0 busy\r\n" },
+		    .data = "554 5.5.1 no valid recipients\r\n" },
+		    SMTP_TEMPFAIL, "RCPT TO:<b@example.net> refused: 450",
+		    ENVELOPE "DATA\r\nRSET\r\nQUIT\r\n" },
+		{ { .ehlo = PIPELINING_EHLO,
+		    .dot = "554 5.7.1 rejected\r\n" }, SMTP_PERMFAIL,
+		    "message refused: 554 5.7.1",
+		    ENVELOPE "DATA\r\nx\r\n.\r\nRSET\r\nQUIT\r\n" },
+	};
+	struct fake f;
+	char err[300], want[400];
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		err[0] = '\0';
+		assert_int_equal(run(&cases[i].s, SOCK_FAMILY_INET, "x\r\n",
+		    5, &f, err, sizeof(err)), cases[i].rc);
+		if (strstr(err, cases[i].err) == NULL)
+			fail_msg("case %zu: err \"%s\", want \"%s\"", i, err,
+			    cases[i].err);
+		snprintf(want, sizeof(want), "%s", cases[i].tail);
+		if (strcmp(f.got, want) != 0)
+			fail_msg("case %zu: sent %s", i, f.got);
+		free(f.got);
+	}
+}
+
+/* 1,000 recipients pipelined (in batches): every RCPT in order, once. */
+static void
+test_pipelined_many_recipients(void **state)
+{
+	enum { N = 1000 };
+	struct script s = { .ehlo = PIPELINING_EHLO };
+	static char addrs[N][40];
+	const char *r[N];
+	struct spool *sp = spool_of("x\r\n", 3);
+	struct fake f;
+	char err[300], line[64];
+	const char *at;
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < N; i++) {
+		snprintf(addrs[i], sizeof(addrs[i]), "m%zu@example.net", i);
+		r[i] = addrs[i];
+	}
+	assert_true(fake_start(&f, &s, SOCK_FAMILY_INET));
+	assert_int_equal(smtp_submit(&f.spec, "test.example", "", r, N, sp,
+	    10, err, sizeof(err)), SMTP_OK);
+	fake_stop(&f);
+	at = f.got;
+	for (i = 0; i < N; i++) {
+		snprintf(line, sizeof(line), "\r\nRCPT TO:<%s>\r\n", r[i]);
+		if ((at = strstr(at, line)) == NULL)
+			fail_msg("RCPT %zu missing or out of order", i);
+		at += strlen(line) - 2;
+	}
+	assert_non_null(strstr(at, "\r\nDATA\r\nx\r\n.\r\nQUIT\r\n"));
+	free(f.got);
+	spool_free(sp);
+}
+
 /* Reference dot-stuffing, written the obvious (not streaming) way. */
 static char *
 stuffed(const char *msg, size_t len, size_t *outlen)
@@ -794,6 +980,10 @@ main(void)
 		cmocka_unit_test(test_session_broken_after_timeout),
 		cmocka_unit_test(test_unix_and_inet6),
 		cmocka_unit_test(test_large_message_from_disk),
+		cmocka_unit_test(test_stream_any_piece_size),
+		cmocka_unit_test(test_stream_producer_fails),
+		cmocka_unit_test(test_pipelined_refusals),
+		cmocka_unit_test(test_pipelined_many_recipients),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
