@@ -191,6 +191,9 @@ static const struct option option_table[] = {
 	{ "ReinjectSocket", OPT_SOCKET, OFF(reinject),
 	    "inet:10026@127.0.0.1", 0, 0, NULL, "milter-free SMTP listener of "
 	    "the MTA that takes notices and extra copies", NULL },
+	{ "ReinjectRecipientLimit", OPT_UINT, OFF(reinject_rcpt_limit),
+	    "1000", 1, 100000, NULL, "most recipients of one re-submission; "
+	    "a copy for more goes in several transactions", NULL },
 	{ "RejectAtRcpt", OPT_BOOL, OFF(reject_at_rcpt), "yes", 0, 0, NULL,
 	    "reject a recipient at RCPT TO when the policy alone requires "
 	    "encryption and no certificate exists", NULL },

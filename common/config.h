@@ -67,6 +67,7 @@ struct config {
 	char *sender_auth_map;		/* SenderAuthMap */
 	char *notice_from;		/* NoticeFrom */
 	struct sockspec reinject;	/* ReinjectSocket */
+	unsigned reinject_rcpt_limit;	/* ReinjectRecipientLimit */
 	bool reject_at_rcpt;		/* RejectAtRcpt */
 	uint64_t body_chunk;		/* ReplaceBodyChunk, bytes */
 	char *reinject_secret_file;	/* ReinjectSecretFile */

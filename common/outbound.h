@@ -29,6 +29,7 @@
 struct message;
 struct runtime;
 struct signer;
+struct sink;
 struct spool;
 
 enum rcpt_action {
@@ -99,14 +100,20 @@ struct header_edit {
 	char *value;		/* HE_CHANGE: NULL deletes the field */
 };
 
-/* A copy re-submitted through ReinjectSocket (SPEC M8). */
+/*
+ * A copy re-submitted through ReinjectSocket (SPEC M8).  Its bytes are
+ * made only when it is sent (outbound_extra_write): a fan-out to 1,000
+ * recipients holds one copy at a time, not 1,000.
+ */
 struct outbound_extra {
 	const char **rcpts;	/* the message's strings */
 	size_t nrcpts;
-	struct spool *message;	/* header (marker first) and body */
 	bool hidden;		/* a Bcc recipient's own copy */
+	size_t group;		/* its delivery group (outbound_build.c) */
 	char what[80];		/* "encrypted", "signed", "plain" */
 };
+
+struct outbound_state;
 
 /*
  * What end-of-data does: the copy that stays in the SMTP transaction
@@ -128,12 +135,16 @@ struct outbound_copy {
 	size_t nextra;
 	bool discard;		/* only list members: all re-submitted */
 	char summary[300];	/* "encrypted aes256-gcm to 2; +2 copies" */
+	/* What the extra copies are written from (outbound_build.c);
+	 * it refers to the message and plan, which must outlive it. */
+	struct outbound_state *state;
 };
 
 /*
- * Build every copy.  secret signs the marker of re-submitted copies.
- * 0, or -1 with a reason (the caller tempfails: fail closed).  Free with
- * outbound_copy_free().
+ * Build the copy that stays, and prepare the others (their content is
+ * encrypted once, here; each copy is written when it is sent).  0, or -1
+ * with a reason (the caller tempfails: fail closed).  Free *out with
+ * outbound_copy_free() in both cases, before msg and plan.
  */
 int outbound_build(struct runtime *rt, const struct message *msg,
     const struct outbound_plan *plan, struct outbound_copy *out, char *err,
@@ -150,6 +161,19 @@ int outbound_submit(struct runtime *rt, const struct message *msg,
     const struct outbound_copy *c, const char *helo,
     void (*progress)(void *arg), void *arg, char *err, size_t errlen);
 void outbound_copy_free(struct outbound_copy *c);
+
+/*
+ * Write re-submitted copy i of c (from outbound_build) as a whole
+ * message to out, for rcpts: all of c->extra[i].rcpts or, when the
+ * copy is split into several transactions, some of them (the marker
+ * covers exactly these).  An encrypted copy is self-checked before its
+ * entity is written: its RecipientInfos must be exactly its group's
+ * certificates.  0, or -1 with a reason; out may then hold part of the
+ * copy, which must be discarded.
+ */
+int outbound_extra_write(const struct outbound_copy *c, size_t i,
+    const char *const *rcpts, size_t n, const struct sink *out, char *err,
+    size_t errlen);
 
 /*
  * Only the request header's removal, the subject tag's and markers': for

@@ -36,6 +36,8 @@
 #include "smime_sign.h"
 #include "spool.h"
 
+unsigned outbound_test_corrupt_group;
+
 /* What one copy must be. */
 struct treatment {
 	bool encrypt, sign;
@@ -61,10 +63,18 @@ struct variant {
 	size_t nenc;		/* encrypted groups in env */
 };
 
-struct build {
+/*
+ * Everything the copies are made from.  It outlives outbound_build():
+ * the re-submitted copies are written from it one at a time, as they are
+ * sent (outbound_extra_write), so that no more than one exists at once.
+ */
+struct outbound_state {
 	struct runtime *rt;
 	const struct message *msg;
 	const struct outbound_plan *plan;
+	struct header *h;	/* the clean header fields (every copy's) */
+	size_t nh;
+	size_t stay;		/* the group in the transaction, or -1 */
 	struct group *g;
 	size_t ng;
 	size_t *open;		/* groups others may still join */
@@ -73,7 +83,7 @@ struct build {
 	size_t *group_of;	/* per recipient: its group, once placed */
 	struct variant *v;
 	size_t nv;
-	char *err;
+	char *err;		/* while outbound_build() runs */
 	size_t errlen;
 };
 
@@ -110,19 +120,6 @@ treatment_of(const struct outbound_plan *plan, const struct rcpt_plan *r,
 	}
 }
 
-/*
- * Per-copy spools stay in memory up to SpoolThreshold; with many copies
- * (a Bcc list, a large mailing list) they go to disk at once, so memory
- * does not grow with the number of copies.
- */
-#define MANY_COPIES 8
-
-static uint64_t
-copy_threshold(const struct build *b)
-{
-	return b->ng > MANY_COPIES ? 0 : b->rt->cfg->spool_threshold;
-}
-
 static bool
 transformed(const struct treatment *t)
 {
@@ -146,7 +143,7 @@ cmp_canon(const void *a, const void *b)
 /* first[i]: the first recipient with i's canonical address (address.h);
  * sorting keeps this linear-logarithmic for thousands of recipients. */
 static int
-find_duplicates(struct build *b)
+find_duplicates(struct outbound_state *b)
 {
 	size_t n = b->plan->n, i;
 	struct canon_ref *v = calloc(n + 1, sizeof(*v));
@@ -180,7 +177,7 @@ done:
 }
 
 static int
-group_add(struct build *b, size_t gi, size_t ri)
+group_add(struct outbound_state *b, size_t gi, size_t ri)
 {
 	struct group *g = &b->g[gi];
 	size_t *nv = realloc(g->idx, (g->n + 1) * sizeof(*nv));
@@ -198,7 +195,7 @@ group_add(struct build *b, size_t gi, size_t ri)
  * shared", and only with other Bcc recipients), or a new one.
  */
 static int
-place(struct build *b, size_t ri)
+place(struct outbound_state *b, size_t ri)
 {
 	const struct rcpt_plan *r = &b->plan->r[ri];
 	struct treatment t;
@@ -251,7 +248,7 @@ place(struct build *b, size_t ri)
 
 /* Recipients of the transaction itself (not added by a list). */
 static bool
-in_envelope(const struct build *b, const struct group *g)
+in_envelope(const struct outbound_state *b, const struct group *g)
 {
 	return b->plan->r[g->idx[0]].list == NULL;
 }
@@ -263,7 +260,7 @@ in_envelope(const struct build *b, const struct group *g)
  * re-submitted and the original discarded.
  */
 static size_t
-staying_group(const struct build *b)
+staying_group(const struct outbound_state *b)
 {
 	size_t gi;
 
@@ -291,7 +288,7 @@ add_sender_certs(struct runtime *rt, const struct message *msg,
 
 /* Content and signature of a variant. */
 static int
-build_variant(struct build *b, struct variant *v, const struct header *h,
+build_variant(struct outbound_state *b, struct variant *v, const struct header *h,
     size_t nh)
 {
 	const struct config *cfg = b->rt->cfg;
@@ -331,12 +328,13 @@ variant_entity(const struct variant *v)
 
 /* One envelope per encrypted variant, every group's copy written. */
 static int
-encrypt_variant(struct build *b, size_t vi)
+encrypt_variant(struct outbound_state *b, size_t vi)
 {
 	const struct config *cfg = b->rt->cfg;
 	struct variant *v = &b->v[vi];
 	struct cms_options copt = { v->t.s.cipher, v->t.s.key_transport,
-	    cfg->spool_dir, cfg->spool_threshold, 0 };
+	    cfg->spool_dir, cfg->spool_threshold,
+	    outbound_test_corrupt_group };
 	struct cms_group *cg = calloc(b->ng + 1, sizeof(*cg));
 	size_t gi, k, n = 0;
 	struct sink s;
@@ -365,13 +363,14 @@ encrypt_variant(struct build *b, size_t vi)
 	    b->err, b->errlen)) == NULL)
 		goto done;
 	v->nenc = n;
-	for (gi = 0; gi < b->ng; gi++) {
-		struct group *g = &b->g[gi];
+	/* Only the copy that stays is written now; the re-submitted ones
+	 * as they are sent (outbound_extra_write). */
+	if (b->stay != (size_t)-1 && b->g[b->stay].variant == vi &&
+	    b->g[b->stay].t.encrypt) {
+		struct group *g = &b->g[b->stay];
 
-		if (g->variant != vi || !g->t.encrypt)
-			continue;
 		if ((g->entity = spool_new(cfg->spool_dir,
-		    copy_threshold(b))) == NULL)
+		    cfg->spool_threshold)) == NULL)
 			goto oom;
 		s = sink_to_spool(g->entity);
 		/* The self-check: this copy's RecipientInfos are exactly
@@ -391,7 +390,7 @@ done:
 
 /* Variants for every transformed group, and their entities. */
 static int
-build_entities(struct build *b, const struct header *h, size_t nh)
+build_entities(struct outbound_state *b, const struct header *h, size_t nh)
 {
 	size_t gi, vi;
 
@@ -427,7 +426,7 @@ build_entities(struct build *b, const struct header *h, size_t nh)
 }
 
 static const struct spool *
-group_entity(const struct build *b, const struct group *g)
+group_entity(const struct outbound_state *b, const struct group *g)
 {
 	if (g->t.encrypt)
 		return g->entity;
@@ -435,7 +434,7 @@ group_entity(const struct build *b, const struct group *g)
 }
 
 static void
-describe(const struct build *b, const struct group *g, char *out,
+describe(const struct outbound_state *b, const struct group *g, char *out,
     size_t outlen)
 {
 	if (g->t.encrypt)
@@ -449,62 +448,79 @@ describe(const struct build *b, const struct group *g, char *out,
 		snprintf(out, outlen, "plain");
 }
 
-/*
- * A re-submitted copy as a whole message: the marker, the header fields
- * (outer rules for a protected copy; a plain copy keeps them but for
- * Bcc), then the entity, or the original body.
- */
+/* A re-submitted copy: its recipients (each mailbox once, in the
+ * spelling it first came in) and what it is. */
 static int
-write_extra(struct build *b, const struct group *g, const struct header *h,
-    size_t nh, struct outbound_extra *x)
+describe_extra(struct outbound_state *b, size_t gi, struct outbound_extra *x)
 {
-	const struct config *cfg = b->rt->cfg;
-	const struct spool *entity = group_entity(b, g);
-	char idbuf[1000], marker[161], bcc[ADDRESS_MAX + 2];
-	struct sink s;
+	const struct group *g = &b->g[gi];
 	size_t i;
 
-	if ((x->rcpts = calloc(g->n + 1, sizeof(*x->rcpts))) == NULL ||
-	    (x->message = spool_new(cfg->spool_dir, copy_threshold(b))) ==
-	    NULL) {
-		snprintf(b->err, b->errlen, "out of memory");
+	if ((x->rcpts = calloc(g->n + 1, sizeof(*x->rcpts))) == NULL)
 		return -1;
-	}
-	/* Each mailbox once, in the spelling it first came in. */
 	for (i = 0; i < g->n; i++)
 		if (b->first[g->idx[i]] == g->idx[i])
 			x->rcpts[x->nrcpts++] = b->plan->r[g->idx[i]].addr;
 	x->hidden = g->hidden;
+	x->group = gi;
 	describe(b, g, x->what, sizeof(x->what));
+	return 0;
+}
+
+/*
+ * A re-submitted copy as a whole message: the marker (over the
+ * recipients it goes to now), the header fields (outer rules for a
+ * protected copy; a plain copy keeps them but for Bcc), then the entity
+ * (an encrypted one self-checked first), or the original body.
+ */
+int
+outbound_extra_write(const struct outbound_copy *c, size_t i,
+    const char *const *rcpts, size_t n, const struct sink *s, char *err,
+    size_t errlen)
+{
+	const struct outbound_state *b = c->state;
+	const struct config *cfg = b->rt->cfg;
+	const struct group *g = &b->g[c->extra[i].group];
+	const struct header *h = b->h;
+	char idbuf[1000], marker[161], bcc[ADDRESS_MAX + 2];
+	size_t k;
+
 	marker[0] = ' ';	/* field values keep their leading space */
 	if (marker_make(&b->rt->secret,
-	    outbound_marker_id(b->msg, idbuf, sizeof(idbuf)),
-	    x->rcpts, x->nrcpts, time(NULL), marker + 1,
-	    sizeof(marker) - 1) != 0) {
-		snprintf(b->err, b->errlen, "cannot make the marker");
+	    outbound_marker_id(b->msg, idbuf, sizeof(idbuf)), rcpts, n,
+	    time(NULL), marker + 1, sizeof(marker) - 1) != 0) {
+		snprintf(err, errlen, "cannot make the marker");
 		return -1;
 	}
-	s = sink_to_spool(x->message);
-	if (outer_write_field(&s, MARKER_FIELD, marker, b->err, b->errlen) != 0)
+	if (outer_write_field(s, MARKER_FIELD, marker, err, errlen) != 0)
 		return -1;
 	/* Optionally a Bcc recipient sees their own address, and only
 	 * theirs, in their own copy. */
-	snprintf(bcc, sizeof(bcc), " %s", x->rcpts[0]);
+	snprintf(bcc, sizeof(bcc), " %s", rcpts[0]);
 	if (cfg->bcc_in_own_copy && g->hidden && g->n == 1 &&
-	    outer_write_field(&s, "Bcc", bcc, b->err, b->errlen) != 0)
+	    outer_write_field(s, "Bcc", bcc, err, errlen) != 0)
 		return -1;
-	if (entity != NULL)
-		return outer_write(h, nh, g->t.encrypt && g->t.s.protect_headers,
-		    &s, b->err, b->errlen) != 0 ? -1 : spool_copy_to_sink(entity,
-		    &s, b->err, b->errlen);
-	/* h has no Bcc or Resent-Bcc (outbound_clean_headers). */
-	for (i = 0; i < nh; i++)
-		if (outer_write_field(&s, h[i].name, h[i].value, b->err,
-		    b->errlen) != 0)
+	if (transformed(&g->t)) {
+		const struct variant *v = &b->v[g->variant];
+
+		if (outer_write(h, b->nh, g->t.encrypt &&
+		    g->t.s.protect_headers, s, err, errlen) != 0)
 			return -1;
-	if (sink_puts(&s, "\r\n", b->err, b->errlen) != 0)
+		/* The self-check: this copy's RecipientInfos are exactly
+		 * this group's certificates, or nothing more is written
+		 * (and the transaction is dropped before its end). */
+		return g->t.encrypt ? cms_envelope_write(v->env, g->slot, s,
+		    err, errlen) : spool_copy_to_sink(variant_entity(v), s,
+		    err, errlen);
+	}
+	/* h has no Bcc or Resent-Bcc (outbound_clean_headers). */
+	for (k = 0; k < b->nh; k++)
+		if (outer_write_field(s, h[k].name, h[k].value, err,
+		    errlen) != 0)
+			return -1;
+	if (sink_puts(s, "\r\n", err, errlen) != 0)
 		return -1;
-	return spool_copy_to_sink(b->msg->body, &s, b->err, b->errlen);
+	return spool_copy_to_sink(b->msg->body, s, err, errlen);
 }
 
 static int
@@ -523,7 +539,7 @@ drop_rcpt(struct outbound_copy *c, const char *addr)
 
 /* The copy in the transaction: its edits and body, everyone else out. */
 static int
-make_staying(struct build *b, size_t stay, struct outbound_copy *c)
+make_staying(struct outbound_state *b, size_t stay, struct outbound_copy *c)
 {
 	const struct config *cfg = b->rt->cfg;
 	const struct group *g = stay != (size_t)-1 ? &b->g[stay] : NULL;
@@ -564,11 +580,13 @@ oom:
 	return -1;
 }
 
-static void
-free_build(struct build *b)
+void
+outbound_state_free(struct outbound_state *b)
 {
 	size_t i;
 
+	if (b == NULL)
+		return;
 	for (i = 0; i < b->ng; i++) {
 		free(b->g[i].idx);
 		cert_list_free(&b->g[i].certs);
@@ -584,6 +602,9 @@ free_build(struct build *b)
 		spool_free(b->v[i].content);
 	}
 	free(b->v);
+	if (b->h != NULL)
+		outbound_free_clean(b->msg, b->h, b->nh);
+	free(b);
 }
 
 int
@@ -591,52 +612,55 @@ outbound_build(struct runtime *rt, const struct message *msg,
     const struct outbound_plan *plan, struct outbound_copy *out, char *err,
     size_t errlen)
 {
-	struct build b = { .rt = rt, .msg = msg, .plan = plan, .err = err,
-	    .errlen = errlen };
 	struct outbound_copy scratch = { 0 };
-	struct header *h = NULL;
-	size_t nh = 0, i, stay, n;
-	int rc = -1;
+	struct outbound_state *b;
+	size_t i, n;
+	int rc;
 
 	memset(out, 0, sizeof(*out));
-	if (find_duplicates(&b) != 0)
+	if ((b = calloc(1, sizeof(*b))) == NULL)
+		goto oom;
+	out->state = b;		/* freed with out, whatever happens */
+	b->rt = rt;
+	b->msg = msg;
+	b->plan = plan;
+	b->err = err;
+	b->errlen = errlen;
+	if (find_duplicates(b) != 0)
 		goto oom;
 	for (i = 0; i < plan->n; i++)
 		if (plan->r[i].action != RA_NOTIFY &&
-		    plan->r[i].action != RA_LIST && place(&b, i) != 0)
+		    plan->r[i].action != RA_LIST && place(b, i) != 0)
 			goto oom;
-	if (b.ng == 0) {
+	if (b->ng == 0) {
 		snprintf(err, errlen, "no recipient left");
-		goto done;
+		return -1;
 	}
 	/* The fields every copy's content and outer header start from. */
-	if (outbound_clean_headers(rt->cfg, msg, &h, &nh, &scratch, false,
-	    false, false) != 0)
+	rc = outbound_clean_headers(rt->cfg, msg, &b->h, &b->nh, &scratch,
+	    false, false, false);
+	outbound_copy_free(&scratch);
+	if (rc != 0)
 		goto oom;
-	if (build_entities(&b, h, nh) != 0)
-		goto done;
-	stay = staying_group(&b);
-	if (make_staying(&b, stay, out) != 0)
-		goto done;
-	if ((out->extra = calloc(b.ng, sizeof(*out->extra))) == NULL)
+	b->stay = staying_group(b);
+	if (build_entities(b, b->h, b->nh) != 0 ||
+	    make_staying(b, b->stay, out) != 0)
+		return -1;
+	if ((out->extra = calloc(b->ng, sizeof(*out->extra))) == NULL)
 		goto oom;
-	for (i = 0; i < b.ng; i++)
-		if (i != stay && write_extra(&b, &b.g[i], h, nh,
+	for (i = 0; i < b->ng; i++)
+		if (i != b->stay && describe_extra(b, i,
 		    &out->extra[out->nextra++]) != 0)
-			goto done;
+			goto oom;
 	if ((n = out->nextra) > 0) {
 		size_t len = strlen(out->summary);
 
 		snprintf(out->summary + len, sizeof(out->summary) - len,
 		    "; %zu more cop%s re-submitted", n, n == 1 ? "y" : "ies");
 	}
-	rc = 0;
-	goto done;
+	b->err = NULL;		/* the caller's buffer; gone after return */
+	return 0;
 oom:
 	snprintf(err, errlen, "out of memory");
-done:
-	outbound_free_clean(msg, h, nh);
-	outbound_copy_free(&scratch);
-	free_build(&b);
-	return rc;
+	return -1;
 }

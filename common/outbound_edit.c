@@ -264,12 +264,11 @@ outbound_copy_free(struct outbound_copy *c)
 	for (i = 0; i < c->ndrop; i++)
 		free(c->drop_rcpts[i]);
 	free(c->drop_rcpts);
-	for (i = 0; i < c->nextra; i++) {
+	for (i = 0; i < c->nextra; i++)
 		free(c->extra[i].rcpts);
-		spool_free(c->extra[i].message);
-	}
 	free(c->extra);
 	spool_free(c->body);
+	outbound_state_free(c->state);
 	memset(c, 0, sizeof(*c));
 }
 

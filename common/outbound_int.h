@@ -14,6 +14,16 @@
 struct config;
 struct header;
 
+/*
+ * Test hook, never set in production: passed to every envelope as
+ * cms_options.test_corrupt_group, so that tests can see a copy fail its
+ * self-check where the milter writes it.  0 (the default) is off.
+ */
+extern unsigned outbound_test_corrupt_group;
+
+/* Free what outbound_build() kept for the extra copies (NULL: none). */
+void outbound_state_free(struct outbound_state *st);
+
 /* Append a header edit (name and value copied).  0 or -1 (OOM). */
 int outbound_add_edit(struct outbound_copy *c, int op, const char *name,
     unsigned index, const char *value);

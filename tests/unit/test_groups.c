@@ -64,8 +64,10 @@
 #include "message.h"
 #include "message_read.h"
 #include "outbound.h"
+#include "outbound_int.h"
 #include "pki_fixture.h"
 #include "runtime.h"
+#include "sink.h"
 #include "spool.h"
 
 static char dir[] = "/tmp/test_groups.XXXXXX";
@@ -214,6 +216,8 @@ struct txn {
 	size_t n;
 	char *data;		/* dot-stuffing undone */
 	size_t len;
+	bool refused;		/* listener.refuse: not queued */
+	bool ended;		/* its "." came */
 };
 
 struct listener {
@@ -222,6 +226,7 @@ struct listener {
 	pthread_t thread;
 	struct txn *t;
 	size_t nt;
+	size_t refuse;		/* 451 after the "." of message #refuse */
 };
 
 static void *
@@ -255,7 +260,10 @@ serve_conn(struct listener *l, int fd)
 	while ((n = getline(&line, &cap, in)) > 0) {
 		if (data && strcmp(line, ".\r\n") == 0) {
 			data = false;
-			say(fd, "250 2.0.0 queued\r\n");
+			t->refused = l->nt == l->refuse;
+			t->ended = true;
+			say(fd, t->refused ? "451 4.3.0 try later\r\n" :
+			    "250 2.0.0 queued\r\n");
 		} else if (data) {
 			const char *p = line[0] == '.' ? line + 1 : line;
 			size_t len = strlen(p);
@@ -356,6 +364,9 @@ listener_free(struct listener *l)
 
 /* ------------------------------------------------ runtime and message */
 
+/* More configuration lines for the next make_runtime (tests set it). */
+static const char *extra_config = "";
+
 static struct runtime *
 make_runtime(const char *policy, unsigned port)
 {
@@ -372,8 +383,9 @@ make_runtime(const char *policy, unsigned port)
 	fclose(f);
 	snprintf(text, sizeof(text), "SpoolDir %s\nCertificateSources "
 	    "dir:%s/certs\nTrustAnchors %s\nPolicyFile %s/policy\n"
-	    "ReinjectSocket inet:%u@127.0.0.1\nJournalDir %s/journal%u\n",
-	    dir, dir, pki_path("ca/anchors.pem"), dir, port, dir, journals++);
+	    "ReinjectSocket inet:%u@127.0.0.1\nJournalDir %s/journal%u\n%s",
+	    dir, dir, pki_path("ca/anchors.pem"), dir, port, dir, journals++,
+	    extra_config);
 	cfg = config_parse("t", text, strlen(text), err, sizeof(err));
 	if (cfg == NULL)
 		fail_msg("%s", err);
@@ -656,6 +668,21 @@ same_set(const char **got, size_t ngot, const char *const *want,
 	return same;
 }
 
+/* Re-submitted copy i as the listener would get it (all recipients). */
+static char *
+extra_text(const struct outbound_copy *c, size_t i)
+{
+	struct membuf mb = { 0 };
+	struct sink s = sink_to_membuf(&mb);
+	char err[256];
+
+	if (outbound_extra_write(c, i, c->extra[i].rcpts, c->extra[i].nrcpts,
+	    &s, err, sizeof(err)) != 0)
+		fail_msg("outbound_extra_write: %s", err);
+	assert_int_equal(sink_write(&s, "", 1, err, sizeof(err)), 0);
+	return (char *)mb.data;
+}
+
 static void
 make_views(struct run *r)
 {
@@ -682,7 +709,7 @@ make_views(struct run *r)
 		v->rcpts = calloc(v->n + 1, sizeof(char *));
 		assert_non_null(v->rcpts);
 		memcpy(v->rcpts, r->c.extra[i].rcpts, v->n * sizeof(char *));
-		v->text = spool_text(r->c.extra[i].message);
+		v->text = extra_text(&r->c, i);
 	}
 	for (i = 0; i < r->nv; i++)
 		r->v[i].cms = parse_cms(r->v[i].text);
@@ -919,6 +946,19 @@ assert_partition(const struct run *r)
 	assert_int_equal(total, r->m->nrcpts);
 }
 
+/* The recipients of transaction t, appended to out. */
+static size_t
+submitted_one(const struct txn *t, const char **out, size_t max)
+{
+	size_t k;
+
+	for (k = 0; k < t->n; k++) {
+		assert_true(k < max);
+		out[k] = t->rcpts[k];
+	}
+	return t->n;
+}
+
 /* The recipients of every transaction the listener got, in one list. */
 static size_t
 submitted(const struct run *r, const char **out, size_t max)
@@ -939,8 +979,8 @@ submitted(const struct run *r, const char **out, size_t max)
  * 1. Thousands of recipients: 2,950 without a certificate (half of them
  * in To/Cc), 25 visible and 25 hidden with one.  One encrypted copy for
  * the 25 visible (staying), one per hidden certificate holder, one plain
- * copy for the 2,950; every recipient re-submitted once; in bounded time
- * and memory.
+ * copy for the 2,950 (in transactions of at most 1,000); every recipient
+ * re-submitted once; in bounded time and memory.
  */
 #define BULK_PLAIN 2950
 #define BULK_CERTS 25
@@ -1072,8 +1112,12 @@ test_thousands(void **state)
 	assert_lacks(&r, 0, "p0001@");
 	assert_lacks(&r, copy_of(&r, plain[0]), "p2949@");
 
-	/* What the listener got: each of the 2,975 once, in 26 copies. */
-	assert_int_equal(r.l.nt, 1 + BULK_CERTS);
+	/* What the listener got: each of the 2,975 once, in 28
+	 * transactions: the plain copy to 2,950 in three (ReinjectRecipient-
+	 * Limit 1,000; run_submit checked each part's marker), 25 Bcc. */
+	assert_int_equal(r.l.nt, 3 + BULK_CERTS);
+	for (i = 0; i < r.l.nt; i++)
+		assert_true(r.l.t[i].n <= 1000);
 	ngot = submitted(&r, got, BULK_PLAIN + 2 * BULK_CERTS);
 	for (i = 0; i < BULK_CERTS; i++)
 		plain[np + i] = hid[i].addr;
@@ -1873,6 +1917,113 @@ test_forged_marker_passing(void **state)
 	runtime_release(rt);
 }
 
+/*
+ * 15. A copy for more recipients than ReinjectRecipientLimit goes in
+ * several transactions, each with a marker for its own recipients and
+ * journalled on its own: when the second of three is refused, the
+ * message tempfails, and the retry sends the second and third only.
+ */
+static void
+test_split_and_retry(void **state)
+{
+	static const char *const rcpts[] = { "<alice@example.test>",
+	    "<p1@example.test>", "<p2@example.test>", "<p3@example.test>",
+	    "<p4@example.test>", "<p5@example.test>" };
+	static const char *const hdrs[] = { "From", " s@example.org",
+	    "To", " alice@example.test", "Subject", " split",
+	    "Message-ID", " <split.1@example.org>", NULL };
+	static const char *const plain[] = { "p1@example.test",
+	    "p2@example.test", "p3@example.test", "p4@example.test",
+	    "p5@example.test" };
+	const char *got[8];
+	struct runtime *rt;
+	struct run r;
+	char err[512];
+	size_t i, ngot;
+
+	(void)state;
+	extra_config = "ReinjectRecipientLimit 2\n";
+	run_start(&r, "default encrypt=opportunistic\n", rcpts, 6, hdrs,
+	    "Split.\r\n");
+	extra_config = "";
+	assert_int_equal(r.c.nextra, 1);
+	assert_int_equal(r.c.extra[0].nrcpts, 5);
+	r.l.refuse = 2;
+	assert_int_equal(outbound_submit(r.rt, r.m, &r.c, "test.example",
+	    NULL, NULL, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "451 4.3.0"));
+	/* The retry: the same message, planned and built anew (as after the
+	 * MTA's tempfail), with the same runtime and so the same journal. */
+	rt = r.rt;
+	outbound_copy_free(&r.c);
+	r.built = false;
+	outbound_plan_free(&r.plan);
+	r.planned = false;
+	r.l.refuse = 0;
+	assert_int_equal(outbound_plan(rt, NULL, r.m, false, &r.plan), 0);
+	r.planned = true;
+	assert_int_equal(outbound_build(rt, r.m, &r.plan, &r.c, err,
+	    sizeof(err)), 0);
+	r.built = true;
+	assert_int_equal(outbound_submit(rt, r.m, &r.c, "test.example", NULL,
+	    NULL, err, sizeof(err)), 0);
+	listener_stop(&r.l);
+	assert_copies_pass(&r);
+	/* Transactions: {p1,p2}, {p3,p4} refused, then {p3,p4}, {p5}. */
+	assert_int_equal(r.l.nt, 4);
+	assert_int_equal(r.l.t[0].n, 2);
+	assert_true(r.l.t[1].refused);
+	assert_int_equal(r.l.t[2].n, 2);
+	assert_int_equal(r.l.t[3].n, 1);
+	for (i = ngot = 0; i < r.l.nt; i++)
+		if (!r.l.t[i].refused)
+			ngot += submitted_one(&r.l.t[i], got + ngot, 8 - ngot);
+	assert_true(same_set(got, ngot, plain, 5));
+	run_free(&r);
+}
+
+/*
+ * 16. A re-submitted copy that fails its self-check as it is written
+ * (the test hook gives its envelope one certificate too many): the
+ * transaction is dropped before its ".", so the listener queues nothing
+ * of it, and the message tempfails.
+ */
+static void
+test_selfcheck_while_sending(void **state)
+{
+	static const char *const rcpts[] = { "<alice@example.test>",
+	    "<bob@example.test>", "<carol@example.test>" };
+	static const char *const hdrs[] = { "From", " s@example.org",
+	    "To", " alice@example.test", "Subject", " check",
+	    "Message-ID", " <check.1@example.org>", NULL };
+	struct run r;
+	char err[512];
+
+	(void)state;
+	/* Groups: alice (slot 0, stays), bob (1), carol (2). */
+	outbound_test_corrupt_group = 3;
+	memset(&r, 0, sizeof(r));
+	listener_start(&r.l);
+	r.rt = make_runtime("default encrypt=required\n", r.l.port);
+	r.m = make_message(r.rt, rcpts, 3, hdrs, "Check.\r\n");
+	assert_int_equal(outbound_plan(r.rt, NULL, r.m, false, &r.plan), 0);
+	r.planned = true;
+	assert_int_equal(outbound_build(r.rt, r.m, &r.plan, &r.c, err,
+	    sizeof(err)), 0);
+	r.built = true;
+	outbound_test_corrupt_group = 0;
+	assert_int_equal(r.c.nextra, 2);
+	assert_int_equal(outbound_submit(r.rt, r.m, &r.c, "test.example",
+	    NULL, NULL, err, sizeof(err)), -1);
+	if (strstr(err, "self-check") == NULL)
+		fail_msg("error: %s", err);
+	listener_stop(&r.l);
+	assert_int_equal(r.l.nt, 2);
+	assert_true(r.l.t[0].ended);
+	assert_false(r.l.t[1].ended);
+	run_free(&r);
+}
+
 /* ------------------------------------------------------------------ main */
 
 static int
@@ -1938,6 +2089,8 @@ main(void)
 		cmocka_unit_test(test_resent_bcc),
 		cmocka_unit_test(test_forged_marker),
 		cmocka_unit_test(test_forged_marker_passing),
+		cmocka_unit_test(test_split_and_retry),
+		cmocka_unit_test(test_selfcheck_while_sending),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
