@@ -112,6 +112,29 @@ reserve(struct cert_list *list, size_t extra)
 	return 0;
 }
 
+/*
+ * extra with a reference to each certificate, in a stack of exactly its
+ * size: X509_chain_up_ref() copies the source's allocated capacity too,
+ * and candidates are copied several times per recipient of a message.
+ */
+static STACK_OF(X509) *
+chain_copy(STACK_OF(X509) *extra)
+{
+	int i, n = sk_X509_num(extra);
+	STACK_OF(X509) *s = sk_X509_new_reserve(NULL, n > 0 ? n : 1);
+
+	for (i = 0; s != NULL && i < n; i++) {
+		X509 *x = sk_X509_value(extra, i);
+
+		if (!X509_up_ref(x)) {
+			sk_X509_pop_free(s, X509_free);
+			return NULL;
+		}
+		(void)sk_X509_push(s, x);	/* reserved */
+	}
+	return s;
+}
+
 int
 cert_list_add(struct cert_list *list, X509 *cert, STACK_OF(X509) *extra,
     const char *source, const char *origin)
@@ -122,7 +145,7 @@ cert_list_add(struct cert_list *list, X509 *cert, STACK_OF(X509) *extra,
 		return -1;
 	c = &list->items[list->count];
 	memset(c, 0, sizeof(*c));
-	if (extra != NULL && (c->extra = X509_chain_up_ref(extra)) == NULL)
+	if (extra != NULL && (c->extra = chain_copy(extra)) == NULL)
 		return -1;
 	if (!X509_up_ref(cert)) {
 		sk_X509_pop_free(c->extra, X509_free);

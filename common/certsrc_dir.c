@@ -306,6 +306,43 @@ index_cert(struct build *b, X509 *x, const char *file)
 	cert_foreach_address(x, true, add_entry, b);
 }
 
+static int
+x509_ptr_cmp(const X509 *const *a, const X509 *const *b)
+{
+	return X509_cmp(*a, *b);
+}
+
+/*
+ * Each CA certificate once.  Files commonly carry their chain, so a
+ * directory of 1,000 recipients' files holds the same intermediate 1,000
+ * times; every candidate found here carries this stack (for chain
+ * building), so duplicates would cost memory and time per recipient of
+ * every message.  0, or -1 when out of memory.
+ */
+static int
+unique_cas(struct snapshot *s)
+{
+	STACK_OF(X509) *u;
+	int i, n = sk_X509_num(s->cas);
+
+	if (n < 2)
+		return 0;
+	(void)sk_X509_set_cmp_func(s->cas, x509_ptr_cmp);
+	sk_X509_sort(s->cas);
+	if ((u = sk_X509_new_null()) == NULL)
+		return -1;
+	for (i = 0; i < n; i++) {
+		X509 *x = sk_X509_value(s->cas, i);
+
+		if ((i > 0 && X509_cmp(x, sk_X509_value(s->cas, i - 1)) ==
+		    0) || sk_X509_push(u, x) == 0)
+			X509_free(x);
+	}
+	sk_X509_free(s->cas);
+	s->cas = u;
+	return 0;
+}
+
 /* Drop identical (address, certificate) pairs, reporting them. */
 static void
 drop_duplicates(struct snapshot *s)
@@ -427,6 +464,8 @@ build_snapshot(const char *path, char *err, size_t errlen)
 		qsort(b.snap->entries, b.snap->nentries,
 		    sizeof(struct entry), entry_cmp);
 	drop_duplicates(b.snap);
+	if (unique_cas(b.snap) != 0)
+		goto oom_closed;
 	b.snap->stats.addresses = b.snap->nentries;
 	return b.snap;
 oom:

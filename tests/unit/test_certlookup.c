@@ -143,6 +143,37 @@ test_directory_index(void **state)
 	src->free(src);
 }
 
+/*
+ * Files that carry their chain: the CA certificates come along with every
+ * candidate once each, not once per file (a directory of 1,000 such
+ * files made every look-up copy 2,000 CA references, 40 KB per recipient
+ * of a message).
+ */
+static void
+test_directory_chain_once(void **state)
+{
+	char dir[] = "/tmp/test_certlookup_chain.XXXXXX", err[256];
+	const char *pki = pki_dir();
+	struct certsrc *src;
+	struct cert_list l = CERT_LIST_INIT;
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	run("for i in $(seq 1 30); do cat %s/certs/alice-rsa2048.pem "
+	    "%s/ca/intermediate.pem %s/ca/root.pem > %s/a$i.pem; done; "
+	    "cat %s/certs/carol-ec256.pem %s/ca/intermediate.pem > %s/c.pem",
+	    pki, pki, pki, dir, pki, pki, dir);
+	src = certsrc_dir_new("dir", dir, err, sizeof(err));
+	assert_non_null(src);
+	assert_int_equal(src->lookup(src, "carol@example.test", &l, err,
+	    sizeof(err)), LOOKUP_FOUND);
+	assert_int_equal(l.count, 1);
+	assert_int_equal(sk_X509_num(l.items[0].extra), 2);
+	cert_list_free(&l);
+	src->free(src);
+	run("rm -rf %s", dir);
+}
+
 static void
 test_directory_reload_and_add(void **state)
 {
@@ -440,6 +471,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_directory_index),
+		cmocka_unit_test(test_directory_chain_once),
 		cmocka_unit_test(test_directory_reload_and_add),
 		cmocka_unit_test(test_newest_is_chosen),
 		cmocka_unit_test(test_unusable_only_is_none_with_reasons),
