@@ -16,6 +16,7 @@
 #include <errno.h>
 #include <pthread.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdbool.h>
@@ -132,6 +133,9 @@ note_restart_only(const struct config *old, const struct config *new)
 	if (old->milter_timeout != new->milter_timeout)
 		log_msg(LOG_LVL_WARNING, "reload: MilterTimeout changed; takes "
 		    "effect after a restart");
+	if (old->file_umask != new->file_umask)
+		log_msg(LOG_LVL_WARNING, "reload: UMask changed; takes effect "
+		    "after a restart");
 }
 
 static void
@@ -441,6 +445,12 @@ run_daemon(const struct options *opt, struct runtime *rt)
 	char err[512];
 	sigset_t set;
 
+	/*
+	 * Process-wide and for good, as admins know it from other milters:
+	 * it shapes the socket and the pid file; the files that must stay
+	 * private (spool, journal) are created 0600 whatever it says.
+	 */
+	umask((mode_t)cfg->file_umask);
 	if (open_milter_socket(cfg, err, sizeof(err)) != 0)
 		goto fail;
 	if (!opt->foreground && daemon_detach(err, sizeof(err)) != 0)
