@@ -41,6 +41,7 @@ enum opt_type {
 	OPT_NETLIST,
 	OPT_DURATION,	/* seconds with optional s/m/h/d suffix */
 	OPT_LIST,	/* may repeat; each value appended (char **) */
+	OPT_OCTAL,	/* octal digits, within [min, max] (unsigned) */
 };
 
 struct enum_value {
@@ -104,6 +105,9 @@ static const struct option option_table[] = {
 	{ "Socket", OPT_SOCKET, OFF(socket), "inet:8895@127.0.0.1", 0, 0,
 	    NULL, "where the MTA connects: inet:PORT@HOST, inet6:PORT@HOST "
 	    "or unix:PATH", NULL },
+	{ "UMask", OPT_OCTAL, OFF(file_umask), "007", 0, 0777, NULL,
+	    "octal umask for the files the daemon creates: the unix socket "
+	    "and the pid file", NULL },
 	{ "UserID", OPT_USER, OFF(user), NULL, 0, 0, NULL,
 	    "user (and :group) to switch to after opening the socket", NULL },
 	{ "PidFile", OPT_PATH, OFF(pid_file), NULL, 0, 0, NULL,
@@ -230,6 +234,7 @@ static const char *const type_names[] = {
 	[OPT_NETLIST] = "networks",
 	[OPT_DURATION] = "duration",
 	[OPT_LIST] = "list",
+	[OPT_OCTAL] = "octal",
 };
 
 size_t
@@ -308,6 +313,28 @@ parse_size(const char *s, bool suffix_ok, uint64_t *out)
 	if (v > UINT64_MAX / mult)
 		return -1;
 	*out = v * mult;
+	return 0;
+}
+
+/*
+ * One to four octal digits and nothing else: no sign, no blanks, no "0o"
+ * (strtoul would take the first two and stop quietly at an 8 or 9).  A
+ * leading zero is optional; "7" and "007" are the same mask.
+ */
+static int
+parse_octal(const char *s, uint64_t *out)
+{
+	uint64_t v = 0;
+	size_t n;
+
+	for (n = 0; s[n] != '\0'; n++) {
+		if (s[n] < '0' || s[n] > '7' || n >= 4)
+			return -1;
+		v = v * 8 + (uint64_t)(s[n] - '0');
+	}
+	if (n == 0)
+		return -1;
+	*out = v;
 	return 0;
 }
 
@@ -510,6 +537,21 @@ set_option(struct config *cfg, const struct option *opt, const char *value,
 	case OPT_LIST:
 		if (list_append((char ***)field, value) != 0)
 			goto oom;
+		return 0;
+	case OPT_OCTAL:
+		if (parse_octal(value, &n) != 0) {
+			snprintf(err, errlen, "%s: expected an octal mask "
+			    "such as 007 or 027, got '%s'", opt->name, value);
+			return -1;
+		}
+		if (n < opt->min || n > opt->max) {
+			snprintf(err, errlen, "%s: %s is out of range "
+			    "(%03llo to %03llo)", opt->name, value,
+			    (unsigned long long)opt->min,
+			    (unsigned long long)opt->max);
+			return -1;
+		}
+		*(unsigned *)field = (unsigned)n;
 		return 0;
 	case OPT_DURATION:
 		if (parse_duration(value, &n) != 0) {

@@ -41,6 +41,7 @@ struct config {
 	int mode;			/* Mode: enum config_mode */
 	struct netlist *internal_networks; /* InternalNetworks */
 	unsigned milter_timeout;	/* MilterTimeout, seconds */
+	unsigned file_umask;		/* UMask: mode bits, 0 to 0777 */
 
 	/* Certificates (see certlookup.h). */
 	char *cert_sources;		/* CertificateSources, words */

@@ -1,5 +1,6 @@
 /*
- * daemon.c -- detach, pid file, privilege drop, TCP_NODELAY.
+ * daemon.c -- detach, pid file, privilege drop, owner of the unix socket,
+ * TCP_NODELAY.
  */
 #include "daemon.h"
 
@@ -92,16 +93,19 @@ pidfile_remove(const char *path, int fd)
 	close(fd);
 }
 
-int
-drop_privileges(const char *spec, char *err, size_t errlen)
+/*
+ * Resolve spec ("user" or "user:group") to ids; the group defaults to the
+ * user's primary group.  user receives the user name (for initgroups).
+ */
+static int
+lookup_ids(const char *spec, char *user, size_t userlen, uid_t *uid,
+    gid_t *gid, char *err, size_t errlen)
 {
-	char user[256];
 	struct passwd *pw;
 	struct group *gr;
 	char *colon;
-	gid_t gid;
 
-	snprintf(user, sizeof(user), "%s", spec);
+	snprintf(user, userlen, "%s", spec);
 	colon = strchr(user, ':');
 	if (colon != NULL)
 		*colon++ = '\0';
@@ -109,35 +113,89 @@ drop_privileges(const char *spec, char *err, size_t errlen)
 		snprintf(err, errlen, "UserID: no such user '%s'", user);
 		return -1;
 	}
-	gid = pw->pw_gid;
+	*uid = pw->pw_uid;
+	*gid = pw->pw_gid;
 	if (colon != NULL) {
 		if ((gr = getgrnam(colon)) == NULL) {
 			snprintf(err, errlen, "UserID: no such group '%s'",
 			    colon);
 			return -1;
 		}
-		gid = gr->gr_gid;
+		*gid = gr->gr_gid;
 	}
+	return 0;
+}
+
+int
+drop_privileges(const char *spec, char *err, size_t errlen)
+{
+	char user[256];
+	uid_t uid;
+	gid_t gid;
+
+	if (lookup_ids(spec, user, sizeof(user), &uid, &gid, err, errlen) != 0)
+		return -1;
 	if (geteuid() != 0) {
-		if (geteuid() == pw->pw_uid)
+		if (geteuid() == uid)
 			return 0;
 		snprintf(err, errlen, "UserID %s: not running as root, cannot "
 		    "switch user", spec);
 		return -1;
 	}
-	if (initgroups(pw->pw_name, gid) != 0 ||
+	if (initgroups(user, gid) != 0 ||
 	    setresgid(gid, gid, gid) != 0 ||
-	    setresuid(pw->pw_uid, pw->pw_uid, pw->pw_uid) != 0) {
+	    setresuid(uid, uid, uid) != 0) {
 		snprintf(err, errlen, "cannot switch to %s: %s", spec,
 		    strerror(errno));
 		return -1;
 	}
-	if (pw->pw_uid != 0 && (setuid(0) == 0 || seteuid(0) == 0)) {
+	if (uid != 0 && (setuid(0) == 0 || seteuid(0) == 0)) {
 		snprintf(err, errlen, "privilege drop to %s could be undone",
 		    spec);
 		return -1;
 	}
 	return 0;
+}
+
+int
+socket_give(const char *path, const char *spec, char *err, size_t errlen)
+{
+	char user[256];
+	struct stat st;
+	uid_t uid;
+	gid_t gid;
+	int fd = -1, rc = -1;
+
+	if (geteuid() != 0)
+		return 0;
+	if (lookup_ids(spec, user, sizeof(user), &uid, &gid, err, errlen) != 0)
+		return -1;
+	/*
+	 * Change the node we check, not whatever the name points to by
+	 * then: O_PATH|O_NOFOLLOW pins the directory entry itself (a
+	 * symbolic link stays a link and is refused below), and fchownat
+	 * with AT_EMPTY_PATH changes exactly that inode.
+	 */
+	fd = open(path, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0 || fstat(fd, &st) != 0) {
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		goto cleanup;
+	}
+	if (!S_ISSOCK(st.st_mode)) {
+		snprintf(err, errlen, "%s: not a socket; not changing its "
+		    "owner", path);
+		goto cleanup;
+	}
+	if (fchownat(fd, "", uid, gid, AT_EMPTY_PATH) != 0) {
+		snprintf(err, errlen, "cannot give %s to %s: %s", path, spec,
+		    strerror(errno));
+		goto cleanup;
+	}
+	rc = 0;
+cleanup:
+	if (fd >= 0)
+		close(fd);
+	return rc;
 }
 
 /* Is fd a TCP socket listening on port? */

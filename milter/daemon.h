@@ -1,7 +1,7 @@
 /*
  * daemon.h -- process plumbing for smime-milter: detaching, the pid file,
- * dropping privileges, the milter socket's TCP options.  Each step reports
- * a reason on failure.
+ * dropping privileges, the milter socket's owner and TCP options.  Each
+ * step reports a reason on failure.
  */
 #ifndef SMIME_DAEMON_H
 #define SMIME_DAEMON_H
@@ -27,6 +27,18 @@ void pidfile_remove(const char *path, int fd);
  * returning 0 when not running as root and spec names the current user.
  */
 int drop_privileges(const char *spec, char *err, size_t errlen);
+
+/*
+ * Give the unix socket at path to spec ("user" or "user:group", the group
+ * defaulting to the user's primary group), so that its mode (from UMask)
+ * admits that group once drop_privileges() has run.  Call it as root,
+ * before drop_privileges(); a no-op returning 0 when not running as root
+ * (the socket already belongs to the invoking user).  Refuses a path that
+ * is not a socket and never follows a symbolic link.  0, or -1 with a
+ * reason.
+ */
+int socket_give(const char *path, const char *spec, char *err,
+    size_t errlen);
 
 /*
  * Set TCP_NODELAY on our TCP socket listening on port: libmilter's, which

@@ -16,6 +16,7 @@
 #include <errno.h>
 #include <pthread.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdbool.h>
@@ -132,6 +133,9 @@ note_restart_only(const struct config *old, const struct config *new)
 	if (old->milter_timeout != new->milter_timeout)
 		log_msg(LOG_LVL_WARNING, "reload: MilterTimeout changed; takes "
 		    "effect after a restart");
+	if (old->file_umask != new->file_umask)
+		log_msg(LOG_LVL_WARNING, "reload: UMask changed; takes effect "
+		    "after a restart");
 }
 
 static void
@@ -370,6 +374,34 @@ milter_thread(void *arg)
 	return NULL;
 }
 
+/*
+ * libmilter reports a failed bind without its cause.  The usual cause
+ * of a unix socket that cannot be created is a directory that does not
+ * exist (yet): /run is empty after a reboot, and the daemon does not
+ * create directories itself (RuntimeDirectory= in the systemd unit does).
+ */
+static void
+explain_open_failure(const struct sockspec *sock, char *err, size_t errlen)
+{
+	char dir[sizeof(sock->path)];
+	char *slash;
+	struct stat st;
+
+	if (sock->family == SOCK_FAMILY_UNIX) {
+		snprintf(dir, sizeof(dir), "%s", sock->path);
+		slash = strrchr(dir, '/');
+		if (slash != NULL && slash != dir)
+			*slash = '\0';
+		if (slash != NULL && stat(dir, &st) != 0 && errno == ENOENT) {
+			snprintf(err, errlen, "cannot create socket %s: "
+			    "directory %s does not exist", sock->path, dir);
+			return;
+		}
+	}
+	snprintf(err, errlen, "cannot open socket %s (in use, or a file "
+	    "that is not a socket is in the way)", sock->text);
+}
+
 static int
 open_milter_socket(const struct config *cfg, char *err, size_t errlen)
 {
@@ -384,10 +416,23 @@ open_milter_socket(const struct config *cfg, char *err, size_t errlen)
 	}
 	/* Remove a stale unix socket left by a crash before binding. */
 	if (smfi_opensocket(true) == MI_FAILURE) {
-		snprintf(err, errlen, "cannot open socket %s (in use, or "
-		    "a file that is not a socket is in the way)",
-		    cfg->socket.text);
+		explain_open_failure(&cfg->socket, err, errlen);
 		return -1;
+	}
+	if (cfg->socket.family == SOCK_FAMILY_UNIX) {
+		/*
+		 * Bound as root, the socket belongs to root: give it to
+		 * UserID now, while we still may, so that UMask's group
+		 * bits admit the MTA (a member of that group).
+		 */
+		if (cfg->user != NULL && socket_give(cfg->socket.path,
+		    cfg->user, err, errlen) != 0)
+			return -1;
+		if ((cfg->file_umask & 002) == 0)
+			log_msg(LOG_LVL_WARNING, "UMask %03o leaves %s "
+			    "writable by every local user", cfg->file_umask,
+			    cfg->socket.path);
+		return 0;
 	}
 	/*
 	 * At end of message libmilter writes each change and the verdict
@@ -396,8 +441,7 @@ open_milter_socket(const struct config *cfg, char *err, size_t errlen)
 	 * delays by 40 ms.  (The other stall of this kind, at DATA, is
 	 * avoided in cb_negotiate.)
 	 */
-	if (cfg->socket.family != SOCK_FAMILY_UNIX &&
-	    listener_nodelay(cfg->socket.port, err, errlen) != 0)
+	if (listener_nodelay(cfg->socket.port, err, errlen) != 0)
 		log_msg(LOG_LVL_WARNING, "%s; expect ~40 ms more per message",
 		    err);
 	return 0;
@@ -441,6 +485,12 @@ run_daemon(const struct options *opt, struct runtime *rt)
 	char err[512];
 	sigset_t set;
 
+	/*
+	 * Process-wide and for good, as admins know it from other milters:
+	 * it shapes the socket and the pid file; the files that must stay
+	 * private (spool, journal) are created 0600 whatever it says.
+	 */
+	umask((mode_t)cfg->file_umask);
 	if (open_milter_socket(cfg, err, sizeof(err)) != 0)
 		goto fail;
 	if (!opt->foreground && daemon_detach(err, sizeof(err)) != 0)

@@ -109,8 +109,9 @@ wait_socket() {
 	return 1
 }
 
-# The milters.  Unix sockets get mode 0777 (umask 0): Postfix's smtpd runs
-# as postfix and must be able to connect.
+# The milters.  Unix sockets get mode 0777 (umask 0; UMask 000 for
+# smime-milter, which sets its own): Postfix's smtpd runs as postfix and
+# must be able to connect.
 it_alloc_port PASS_TCP; it_alloc_port PASS_NODATA
 "$PASSMILTER" -p "inet:$PASS_TCP@127.0.0.1" 2>>"$IT_TMP/pass.log" &
 PID_PASS_TCP=$!
@@ -136,9 +137,10 @@ sed -e "s|^Socket .*|Socket unix:$IT_TMP/smime.sock|" \
     -e "s|^PidFile .*|PidFile $IT_TMP/unix/milter.pid|" \
     -e "s|^SpoolDir .*|SpoolDir $IT_TMP/unix/spool|" \
     -e "s|^JournalDir .*|JournalDir $IT_TMP/unix/journal|" \
+    -e '$a UMask 000' \
     "$IT_TMP/milter.conf" >"$IT_TMP/unix/milter.conf"
-(umask 0; exec "$SMIME_MILTER" -f -c "$IT_TMP/unix/milter.conf" \
-    2>>"$IT_TMP/unix/milter.log") &
+"$SMIME_MILTER" -f -c "$IT_TMP/unix/milter.conf" \
+    2>>"$IT_TMP/unix/milter.log" &
 PID_SMIME_UNIX=$!
 wait_socket "$IT_TMP/smime.sock" "$PID_SMIME_UNIX" || it_fail "smime-milter unix"
 rss_start=$(awk '/^VmRSS/ { print $2 }' "/proc/$PID_SMIME_TCP/status")

@@ -46,6 +46,7 @@ test_defaults(void **state)
 	assert_false(netlist_contains_text(cfg->internal_networks,
 	    "10.0.0.1"));
 	assert_int_equal(cfg->milter_timeout, 600);
+	assert_int_equal(cfg->file_umask, 007);
 	config_release(cfg);
 }
 
@@ -67,6 +68,7 @@ test_every_type(void **state)
 	    "MaxMessageSize 2G\n"
 	    "Mode both\n"
 	    "InternalNetworks 10.0.0.0/8, 192.168.1.7 2001:db8::/32\n"
+	    "UMask 027\n"
 	    "MilterTimeout 30", err, sizeof(err));
 
 	(void)state;
@@ -95,6 +97,7 @@ test_every_type(void **state)
 	assert_false(netlist_contains_text(cfg->internal_networks,
 	    "127.0.0.1"));
 	assert_int_equal(cfg->milter_timeout, 30);
+	assert_int_equal(cfg->file_umask, 027);
 	config_release(cfg);
 }
 
@@ -141,6 +144,33 @@ test_sizes(void **state)
 		cfg = parse(text, err, sizeof(err));
 		assert_non_null(cfg);
 		assert_int_equal(cfg->spool_threshold, cases[i].value);
+		config_release(cfg);
+	}
+}
+
+/* UMask digits are octal with or without a leading zero. */
+static void
+test_octal(void **state)
+{
+	static const struct { const char *text; unsigned value; } cases[] = {
+		{ "0", 0 }, { "000", 0 }, { "7", 07 }, { "007", 07 },
+		{ "0007", 07 }, { "22", 022 }, { "027", 027 },
+		{ "077", 077 }, { "777", 0777 }, { "0777", 0777 },
+	};
+	char text[64], err[512];
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct config *cfg;
+
+		snprintf(text, sizeof(text), "UMask %s\n", cases[i].text);
+		cfg = parse(text, err, sizeof(err));
+		if (cfg == NULL)
+			fail_msg("UMask %s refused: %s", cases[i].text, err);
+		if (cfg->file_umask != cases[i].value)
+			fail_msg("UMask %s gave %o, want %o", cases[i].text,
+			    cfg->file_umask, cases[i].value);
 		config_release(cfg);
 	}
 }
@@ -202,6 +232,20 @@ static const struct {
 	    "prefix length in '10.0.0.0/33'" },
 	{ "InternalNetworks mail.example.com\n", "t.conf:1: InternalNetworks: "
 	    "'mail.example.com' is not an IP address" },
+	{ "UMask 8\n", "t.conf:1: UMask: expected an octal mask such as "
+	    "007 or 027, got '8'" },
+	{ "UMask 079\n", "t.conf:1: UMask: expected an octal mask such as "
+	    "007 or 027, got '079'" },
+	{ "UMask 0x1f\n", "t.conf:1: UMask: expected an octal mask such as "
+	    "007 or 027, got '0x1f'" },
+	{ "UMask -7\n", "t.conf:1: UMask: expected an octal mask such as "
+	    "007 or 027, got '-7'" },
+	{ "UMask u=rwx,g=rx\n", "t.conf:1: UMask: expected an octal mask "
+	    "such as 007 or 027, got 'u=rwx,g=rx'" },
+	{ "UMask 00007\n", "t.conf:1: UMask: expected an octal mask such "
+	    "as 007 or 027, got '00007'" },
+	{ "UMask 1777\n", "t.conf:1: UMask: 1777 is out of range (000 to "
+	    "777)" },
 	{ "Syslog yes\nLogLevel info\nsyslog no\n", "t.conf:3: Syslog was "
 	    "already set on line 1" },
 };
@@ -331,6 +375,12 @@ test_dump_and_table(void **state)
 	assert_non_null(strstr(out, "LogLevel debug\n"));
 	assert_non_null(strstr(out, "Socket inet:8895@127.0.0.1\n"));
 	assert_non_null(strstr(out, "# UserID (not set)\n"));
+	assert_non_null(strstr(out, "UMask 007\n"));
+	config_release(cfg);
+	out[0] = '\0';
+	cfg = parse("UMask 0027\n", err, sizeof(err));
+	config_dump(cfg, collect, out);
+	assert_non_null(strstr(out, "UMask 0027\n"));
 	config_release(cfg);
 
 	assert_true(config_option_count() >= 12);
@@ -366,6 +416,7 @@ main(void)
 		cmocka_unit_test(test_every_type),
 		cmocka_unit_test(test_bool_spellings),
 		cmocka_unit_test(test_sizes),
+		cmocka_unit_test(test_octal),
 		cmocka_unit_test(test_errors),
 		cmocka_unit_test(test_long_line_and_nul),
 		cmocka_unit_test(test_load_file),
