@@ -550,10 +550,11 @@ fail:
 }
 
 /*
- * Every copy of a message is a spool file until it is handed over, so a
- * message to a 1,000-member list holds about 2,000 files open: raise the
- * soft limit on open files to the hard one (systemd's default soft limit
- * is 1,024; the unit in contrib/ raises the hard one).
+ * Each message in progress holds a few files (its spool, the milter and
+ * re-submission connections, spooled parts of its content), whatever its
+ * number of copies; hundreds of concurrent SMTP sessions can still pass
+ * systemd's default soft limit of 1,024: raise the soft limit on open
+ * files to the hard one (the unit in contrib/ raises the hard one).
  */
 static void
 raise_file_limit(void)

@@ -29,10 +29,24 @@ gpgsm_setup() {
 	    sed 's/.*=//')
 	echo "$fp S relax" >"$dir/trustlist.txt"
 	for name in "$@"; do
-		echo "$GPGSM_PASS" | gpgsm --batch --pinentry-mode loopback \
-		    --passphrase-fd 0 --import "$pki/p12/$name.legacy.p12" \
-		    >/dev/null 2>&1 || return 1
+		gpgsm_import_p12 "$pki/p12/$name.legacy.p12" || return 1
 	done
+}
+
+# Import one PKCS#12 file.  The first import starts gpg-agent, and on a
+# loaded machine gpgsm has been seen to give up on the agent before it
+# answered (once in many runs): up to three tries, so that only a file
+# gpgsm really cannot read fails the setup.
+gpgsm_import_p12() {
+	local try
+	for try in 1 2 3; do
+		echo "$GPGSM_PASS" | gpgsm --batch --pinentry-mode loopback \
+		    --passphrase-fd 0 --import "$1" >"$GNUPGHOME/import.log" \
+		    2>&1 && return 0
+		sleep "$try"
+	done
+	cat "$GNUPGHOME/import.log" >&2
+	return 1
 }
 
 # Stop the gpg-agent a setup started (it outlives gpgsm otherwise).
