@@ -44,7 +44,8 @@ outbound_submit(struct runtime *rt, const struct message *msg,
 			continue;
 		}
 		if (smtp == NULL && smtp_open(&smtp, &cfg->reinject, helo,
-		    cfg->reinject_timeout, err, errlen) != SMTP_OK) {
+		    rt->reinject_sec, cfg->reinject_timeout, err,
+		    errlen) != SMTP_OK) {
 			smtp = NULL;
 			rc = -1;
 			break;
