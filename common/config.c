@@ -25,6 +25,7 @@
 #include "certsrc_ldap.h"
 #include "log.h"
 #include "netlist.h"
+#include "smtpsubmit.h"
 
 #define CONFIG_MAX_LINE 4096
 #define CONFIG_MAX_FILE (1024 * 1024)
@@ -78,6 +79,14 @@ static const struct enum_value level_values[] = {
 	{ "notice", LOG_LVL_NOTICE },
 	{ "info", LOG_LVL_INFO },
 	{ "debug", LOG_LVL_DEBUG },
+	{ NULL, 0 },
+};
+
+static const struct enum_value reinject_tls_values[] = {
+	{ "none", SMTP_TLS_NONE },
+	{ "may", SMTP_TLS_MAY },
+	{ "encrypt", SMTP_TLS_ENCRYPT },
+	{ "verify", SMTP_TLS_VERIFY },
 	{ NULL, 0 },
 };
 
@@ -207,6 +216,16 @@ static const struct option option_table[] = {
 	{ "ReinjectTimeout", OPT_DURATION, OFF(reinject_timeout), "60s", 5,
 	    3600, NULL, "how long one re-submission to ReinjectSocket may "
 	    "take", NULL },
+	{ "ReinjectTLS", OPT_ENUM, OFF(reinject_tls), "none", 0, 0,
+	    reinject_tls_values, "STARTTLS to ReinjectSocket: none, may (if "
+	    "offered), encrypt (required) or verify (required, certificate "
+	    "checked against ReinjectTLSCAFile)", NULL },
+	{ "ReinjectTLSCAFile", OPT_PATH, OFF(reinject_tls_ca_file), NULL, 0,
+	    0, NULL, "PEM file of the CA certificates that ReinjectTLS verify "
+	    "trusts", NULL },
+	{ "ReinjectAuthFile", OPT_PATH, OFF(reinject_auth_file), NULL, 0, 0,
+	    NULL, "file with one line user:password for AUTH PLAIN to "
+	    "ReinjectSocket (mode 0600); unset: no AUTH", NULL },
 	{ "JournalDir", OPT_PATH, OFF(journal_dir),
 	    "/var/lib/smime-milter/journal", 0, 0, NULL,
 	    "where the copies already re-submitted are recorded", NULL },

@@ -76,6 +76,9 @@ struct config {
 	bool remove_valid_marker;	/* RemoveValidMarker */
 	bool bcc_in_own_copy;		/* BccInOwnCopy */
 	unsigned reinject_timeout;	/* ReinjectTimeout, seconds */
+	int reinject_tls;		/* ReinjectTLS: enum smtp_tls */
+	char *reinject_tls_ca_file;	/* ReinjectTLSCAFile */
+	char *reinject_auth_file;	/* ReinjectAuthFile */
 
 	char **values;			/* text of every option, table order */
 };

@@ -92,8 +92,8 @@ outbound_send_notice(struct runtime *rt, const struct message *msg,
 	if (notice_build(&info, e, n, &s, err, errlen) != 0)
 		goto done;
 	rcpt[0] = msg->sender;
-	if (smtp_submit(&cfg->reinject, hostname, "", rcpt, 1, sp,
-	    NOTICE_TIMEOUT, err, errlen) != SMTP_OK)
+	if (smtp_submit(&cfg->reinject, hostname, rt->reinject_sec, "", rcpt,
+	    1, sp, NOTICE_TIMEOUT, err, errlen) != SMTP_OK)
 		goto done;
 	rc = 0;
 done:

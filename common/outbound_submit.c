@@ -60,7 +60,8 @@ submit_part(struct runtime *rt, const struct message *msg,
 		return 0;
 	}
 	if (*smtp == NULL && smtp_open(smtp, &cfg->reinject, helo,
-	    cfg->reinject_timeout, err, errlen) != SMTP_OK) {
+	    rt->reinject_sec, cfg->reinject_timeout, err, errlen) !=
+	    SMTP_OK) {
 		*smtp = NULL;
 		return -1;
 	}

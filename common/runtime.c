@@ -22,17 +22,23 @@
 #include "ldapgroup.h"
 #include "policy.h"
 #include "senderkeys.h"
+#include "smtpsec.h"
 
 /*
  * The secret of the re-submission marker: from ReinjectSecretFile, or
  * random for this process (copies re-submitted by an earlier process are
  * then simply looked at again: already encrypted ones pass, plain ones
- * are plain again).  And where the journal is.
+ * are plain again).  Where the journal is.  The TLS context and AUTH
+ * credentials of the reinjection client: made once here, not per
+ * connection, and a bad file stops the start or the reload.
  */
 static int
 runtime_load_delivery(struct runtime *rt, char *err, size_t errlen)
 {
 	const struct config *cfg = rt->cfg;
+
+	if ((rt->reinject_sec = smtpsec_new(cfg, err, errlen)) == NULL)
+		return -1;
 
 	if (cfg->reinject_secret_file != NULL) {
 		if (marker_secret_load(cfg->reinject_secret_file, &rt->secret,
@@ -166,6 +172,7 @@ runtime_release(struct runtime *rt)
 	if (rt == NULL || atomic_fetch_sub(&rt->refs, 1) != 1)
 		return;
 	OPENSSL_cleanse(&rt->secret, sizeof(rt->secret));
+	smtpsec_free(rt->reinject_sec);
 	authmap_free(rt->authmap);
 	senderkeys_free(rt->keys);
 	policy_release(rt->policy);

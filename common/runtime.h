@@ -1,6 +1,7 @@
 /*
  * runtime.h -- a configuration and everything built from it: the
- * certificate look-up, the policy, the sender keys and the SMTP AUTH map.
+ * certificate look-up, the policy, the sender keys, the SMTP AUTH map
+ * and the TLS context and credentials of the reinjection client.
  *
  * The daemon, "smime-milter -n", "smimectl config check" and "smimectl
  * policy" all build it with runtime_load(), so a file they accept is a
@@ -23,6 +24,7 @@ struct certlookup;
 struct config;
 struct policy;
 struct senderkeys;
+struct smtp_security;
 
 struct runtime {
 	_Atomic int refs;
@@ -32,6 +34,7 @@ struct runtime {
 	struct authmap *authmap;	/* owned; empty without the map */
 	struct marker_secret secret;	/* marks re-submitted copies */
 	char journal_dir[4096];		/* JournalDir (made when needed) */
+	struct smtp_security *reinject_sec; /* owned: TLS, AUTH (smtpsec.h) */
 
 	pthread_mutex_t policy_lock;
 	struct policy *policy;		/* one reference held */

@@ -18,10 +18,20 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <arpa/inet.h>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+#include <openssl/x509v3.h>
+
 #include "sockspec.h"
+#include "sslerr.h"
 
 #define LINE_MAX_BYTES	2000	/* RFC 5321 says 512; be generous */
 #define LINES_MAX	200
+
+/* What an I/O step returns besides a byte count: wait, or give up. */
+#define IO_WAIT		(-2)	/* poll for *events, then try again */
+#define IO_FAIL		(-1)	/* reason in err */
 
 static int64_t
 now_ms(void)
@@ -171,30 +181,131 @@ smtpio_connect(struct smtpio *io, const struct sockspec *to,
 	return 0;
 }
 
+/*
+ * What SSL_get_error says after a TLS call that did not complete:
+ * IO_WAIT with the poll events it needs, or IO_FAIL with a reason.
+ */
+static int
+tls_wait_or_fail(struct smtpio *io, int ret, const char *what, short *events,
+    char *err, size_t errlen)
+{
+	char why[200];
+
+	switch (SSL_get_error(io->ssl, ret)) {
+	case SSL_ERROR_WANT_READ:
+		*events = POLLIN;
+		return IO_WAIT;
+	case SSL_ERROR_WANT_WRITE:
+		*events = POLLOUT;
+		return IO_WAIT;
+	case SSL_ERROR_ZERO_RETURN:
+		snprintf(err, errlen, "connection closed by the server");
+		return IO_FAIL;
+	case SSL_ERROR_SYSCALL:
+		if (errno == EINTR) {
+			*events = POLLIN | POLLOUT;
+			return IO_WAIT;
+		}
+		snprintf(why, sizeof(why), "TLS %s: %s", what, errno != 0 ?
+		    strerror(errno) : "connection closed by the server");
+		ssl_error(err, errlen, why);
+		return IO_FAIL;
+	default:
+		snprintf(why, sizeof(why), "TLS %s", what);
+		ssl_error(err, errlen, why);
+		return IO_FAIL;
+	}
+}
+
+/* Send some of buf: bytes sent, IO_WAIT (*events) or IO_FAIL. */
+static ssize_t
+io_send(struct smtpio *io, const char *buf, size_t len, short *events,
+    char *err, size_t errlen)
+{
+	size_t done = 0;
+	ssize_t n;
+	int ret;
+
+	if (io->ssl != NULL) {
+		ERR_clear_error();
+		errno = 0;
+		/* A retry after IO_WAIT repeats the same buffer and length,
+		 * as SSL_write wants. */
+		ret = SSL_write_ex(io->ssl, buf, len, &done);
+		if (ret == 1)
+			return (ssize_t)done;
+		return tls_wait_or_fail(io, ret, "write", events, err, errlen);
+	}
+	n = send(io->fd, buf, len, MSG_NOSIGNAL);
+	if (n > 0)
+		return n;
+	if (n < 0 && errno == EINTR)
+		return 0;
+	if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK) {
+		snprintf(err, errlen, "write to the server: %s",
+		    strerror(errno));
+		return IO_FAIL;
+	}
+	*events = POLLOUT;
+	return IO_WAIT;
+}
+
+/* Receive into buf: bytes read, IO_WAIT (*events) or IO_FAIL (also at
+ * the end of the connection). */
+static ssize_t
+io_recv(struct smtpio *io, char *buf, size_t len, short *events,
+    char *err, size_t errlen)
+{
+	size_t done = 0;
+	ssize_t n;
+	int ret;
+
+	if (io->ssl != NULL) {
+		ERR_clear_error();
+		errno = 0;
+		ret = SSL_read_ex(io->ssl, buf, len, &done);
+		if (ret == 1)
+			return (ssize_t)done;
+		return tls_wait_or_fail(io, ret, "read", events, err, errlen);
+	}
+	n = recv(io->fd, buf, len, 0);
+	if (n > 0)
+		return n;
+	if (n == 0) {
+		snprintf(err, errlen, "connection closed by the server");
+		return IO_FAIL;
+	}
+	if (errno == EINTR)
+		return 0;
+	if (errno != EAGAIN && errno != EWOULDBLOCK) {
+		snprintf(err, errlen, "read from the server: %s",
+		    strerror(errno));
+		return IO_FAIL;
+	}
+	*events = POLLIN;
+	return IO_WAIT;
+}
+
 int
 smtpio_write(struct smtpio *io, const void *buf, size_t len, char *err,
     size_t errlen)
 {
 	const char *p = buf;
+	short events = 0;
 	ssize_t n;
 
 	while (len > 0) {
-		n = send(io->fd, p, len, MSG_NOSIGNAL);
-		if (n > 0) {
-			p += n;
-			len -= (size_t)n;
+		n = io_send(io, p, len, &events, err, errlen);
+		if (n == IO_FAIL)
+			return -1;
+		if (n == IO_WAIT) {
+			if (wait_ready(io->fd, io->deadline, events,
+			    "writing to the server", err, errlen) < 0)
+				return -1;
 			continue;
 		}
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK) {
-			snprintf(err, errlen, "write to the server: %s",
-			    strerror(errno));
-			return -1;
-		}
-		if (wait_ready(io->fd, io->deadline, POLLOUT,
-		    "writing to the server", err, errlen) < 0)
-			return -1;
+		p += n;
+		len -= (size_t)n;
 	}
 	return 0;
 }
@@ -207,6 +318,7 @@ static int
 read_line(struct smtpio *io, const char **line, size_t *len, char *err,
     size_t errlen)
 {
+	short events = 0;
 	char *lf;
 	ssize_t n;
 
@@ -225,27 +337,15 @@ read_line(struct smtpio *io, const char **line, size_t *len, char *err,
 			io->rlen -= io->rpos;
 			io->rpos = 0;
 		}
-		n = recv(io->fd, io->rbuf + io->rlen,
-		    sizeof(io->rbuf) - io->rlen, 0);
-		if (n > 0) {
-			io->rlen += (size_t)n;
-			continue;
-		}
-		if (n == 0) {
-			snprintf(err, errlen, "connection closed by the "
-			    "server");
+		n = io_recv(io, io->rbuf + io->rlen,
+		    sizeof(io->rbuf) - io->rlen, &events, err, errlen);
+		if (n == IO_FAIL)
 			return -1;
-		}
-		if (errno == EINTR)
-			continue;
-		if (errno != EAGAIN && errno != EWOULDBLOCK) {
-			snprintf(err, errlen, "read from the server: %s",
-			    strerror(errno));
-			return -1;
-		}
-		if (wait_ready(io->fd, io->deadline, POLLIN,
+		if (n == IO_WAIT && wait_ready(io->fd, io->deadline, events,
 		    "waiting for the server's reply", err, errlen) < 0)
 			return -1;
+		if (n > 0)
+			io->rlen += (size_t)n;
 	}
 	*line = io->rbuf + io->rpos;
 	*len = (size_t)(lf - *line);
@@ -320,9 +420,137 @@ smtpio_reply(struct smtpio *io, struct smtp_reply *r,
 	return 0;
 }
 
+/* Is the certificate to be matched against host an IP address? */
+static bool
+is_ip_literal(const char *host)
+{
+	unsigned char buf[sizeof(struct in6_addr)];
+
+	return inet_pton(AF_INET, host, buf) == 1 ||
+	    inet_pton(AF_INET6, host, buf) == 1;
+}
+
+/* A new SSL on io->fd, with the name or address to check. */
+static int
+tls_setup(struct smtpio *io, SSL_CTX *ctx, const char *host, char *err,
+    size_t errlen)
+{
+	bool check = host != NULL && host[0] != '\0' &&
+	    (SSL_CTX_get_verify_mode(ctx) & SSL_VERIFY_PEER) != 0;
+
+	ERR_clear_error();
+	if ((io->ssl = SSL_new(ctx)) == NULL ||
+	    SSL_set_fd(io->ssl, io->fd) != 1) {
+		ssl_error(err, errlen, "TLS set-up");
+		return -1;
+	}
+	if (check && is_ip_literal(host)) {
+		if (X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(io->ssl),
+		    host) != 1) {
+			ssl_error(err, errlen, "TLS set-up: address");
+			return -1;
+		}
+	} else if (check) {
+		/* Partial wildcards ("mx*.example") are not for us. */
+		SSL_set_hostflags(io->ssl,
+		    X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
+		if (SSL_set1_host(io->ssl, host) != 1 ||
+		    SSL_set_tlsext_host_name(io->ssl, host) != 1) {
+			ssl_error(err, errlen, "TLS set-up: host name");
+			return -1;
+		}
+	}
+	SSL_set_connect_state(io->ssl);
+	return 0;
+}
+
+int
+smtpio_starttls(struct smtpio *io, struct ssl_ctx_st *ctx, const char *host,
+    char *err, size_t errlen)
+{
+	short events = 0;
+	long verify;
+	int ret, rc;
+
+	assert(io != NULL && ctx != NULL && io->fd >= 0 && io->ssl == NULL);
+	if (io->rpos != io->rlen) {
+		snprintf(err, errlen, "the server sent data after its reply "
+		    "to STARTTLS");
+		return -1;
+	}
+	if (tls_setup(io, ctx, host, err, errlen) < 0)
+		return -1;
+	for (;;) {
+		ERR_clear_error();
+		errno = 0;
+		if ((ret = SSL_connect(io->ssl)) == 1)
+			return 0;
+		rc = tls_wait_or_fail(io, ret, "handshake", &events, err,
+		    errlen);
+		if (rc == IO_FAIL)
+			break;
+		if (wait_ready(io->fd, io->deadline, events,
+		    "in the TLS handshake", err, errlen) < 0)
+			return -1;
+	}
+	/* "certificate verify failed" alone does not say why. */
+	verify = SSL_get_verify_result(io->ssl);
+	if (verify != X509_V_OK) {
+		size_t len = strlen(err);
+
+		snprintf(err + len, errlen - len, " (%s)",
+		    X509_verify_cert_error_string(verify));
+	}
+	return -1;
+}
+
+bool
+smtpio_tls_active(const struct smtpio *io)
+{
+	return io->ssl != NULL;
+}
+
+bool
+smtpio_peer_is_local(const struct smtpio *io)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof(ss);
+	const struct sockaddr_in6 *sin6;
+	const unsigned char *a;
+
+	if (getpeername(io->fd, (struct sockaddr *)&ss, &len) != 0)
+		return false;
+	switch (ss.ss_family) {
+	case AF_UNIX:
+		return true;
+	case AF_INET:
+		a = (const unsigned char *)
+		    &((const struct sockaddr_in *)&ss)->sin_addr;
+		return a[0] == 127;
+	case AF_INET6:
+		sin6 = (const struct sockaddr_in6 *)&ss;
+		if (IN6_IS_ADDR_LOOPBACK(&sin6->sin6_addr))
+			return true;
+		return IN6_IS_ADDR_V4MAPPED(&sin6->sin6_addr) &&
+		    sin6->sin6_addr.s6_addr[12] == 127;
+	default:
+		return false;
+	}
+}
+
 void
 smtpio_close(struct smtpio *io)
 {
+	if (io->ssl != NULL) {
+		/* One try at close_notify (not after a failed handshake);
+		 * the socket goes anyway. */
+		ERR_clear_error();
+		if (SSL_is_init_finished(io->ssl))
+			(void)SSL_shutdown(io->ssl);
+		SSL_free(io->ssl);
+		ERR_clear_error();
+		io->ssl = NULL;
+	}
 	if (io->fd >= 0)
 		close(io->fd);
 	io->fd = -1;

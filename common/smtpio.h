@@ -7,20 +7,29 @@
  * dripping a byte at a time, sending endless continuation lines).  The
  * socket is non-blocking and written with MSG_NOSIGNAL: a server that
  * closes early gives an error, never SIGPIPE.
+ *
+ * After smtpio_starttls the same calls read and write through TLS, with
+ * the same deadline.  OpenSSL then writes with write(2), not send(2)
+ * with MSG_NOSIGNAL: a process using TLS here must ignore SIGPIPE (the
+ * daemon does).
  */
 #ifndef SMIME_SMTPIO_H
 #define SMIME_SMTPIO_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
 struct sockspec;
+struct ssl_st;
+struct ssl_ctx_st;
 
 struct smtpio {
 	int fd;			/* -1 when closed */
 	int64_t deadline;	/* CLOCK_MONOTONIC milliseconds */
 	size_t rpos, rlen;	/* unread bytes of rbuf */
 	char rbuf[4096];
+	struct ssl_st *ssl;	/* after smtpio_starttls; NULL: plain */
 };
 
 /* Reply text kept for messages: printable ASCII, cut to fit. */
@@ -60,7 +69,34 @@ int smtpio_write(struct smtpio *io, const void *buf, size_t len, char *err,
 int smtpio_reply(struct smtpio *io, struct smtp_reply *r,
     smtpio_line_fn *each, void *arg, char *err, size_t errlen);
 
-/* Close the socket (no QUIT: that is the caller's protocol). */
+/*
+ * Start TLS on the connection, after the server's 220 reply to STARTTLS:
+ * the handshake, bounded by io->deadline.  ctx: a client SSL_CTX (not
+ * taken over; it must outlive io); its verify mode decides whether the
+ * server's certificate is checked.  host: if ctx verifies and host is
+ * not NULL or empty, the certificate must also match it, an IP address
+ * literal against the certificate's IP addresses, anything else against
+ * its DNS names (and then also sent as SNI).  Refused when the server
+ * has sent anything after its 220 (bytes that arrived in the clear but
+ * would be read as if protected: the STARTTLS command injection attack).
+ * Returns 0, or -1 with the reason in err (the connection is then
+ * unusable).
+ */
+int smtpio_starttls(struct smtpio *io, struct ssl_ctx_st *ctx,
+    const char *host, char *err, size_t errlen);
+
+/* Whether the connection runs over TLS. */
+bool smtpio_tls_active(const struct smtpio *io);
+
+/*
+ * Whether the peer is on this host: a unix socket, or a TCP peer address
+ * in 127.0.0.0/8 or ::1 (also IPv4-mapped).  Decided by the connected
+ * address (getpeername), not by the name in the socket specification.
+ */
+bool smtpio_peer_is_local(const struct smtpio *io);
+
+/* Close the socket (no QUIT: that is the caller's protocol), after a
+ * TLS close_notify (not waited for). */
 void smtpio_close(struct smtpio *io);
 
 #endif

@@ -11,12 +11,19 @@
 #include <string.h>
 #include <strings.h>
 
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+
 #include "address.h"
 #include "sink.h"
 #include "smtpio.h"
+#include "sockspec.h"
 #include "spool.h"
 
 #define QUIT_WAIT	2	/* seconds for QUIT after the real work */
+/* RFC 4616 servers must take identities and passwords of 255 bytes;
+ * smtpsec.c refuses longer ones when it reads them. */
+#define AUTH_FIELD_MAX	255
 
 struct smtp_client {
 	struct smtpio io;
@@ -28,6 +35,10 @@ struct smtp_client {
 	bool cr;		/* DATA: a CR waits for its LF */
 	size_t wlen;
 	char wbuf[65536];	/* commands and DATA output, dot-stuffed */
+	const struct smtp_security *sec; /* NULL: plain, no AUTH */
+	bool starttls;		/* offered in the EHLO reply */
+	bool auth;		/* AUTH offered, with some mechanism */
+	bool auth_plain;	/* ... among them PLAIN */
 };
 
 /* Copy s for a message: printable ASCII only, at most 100 bytes. */
@@ -135,26 +146,210 @@ refused(struct smtp_client *c, const char *what, const struct smtp_reply *r,
 	return r->code / 100 == 5 ? SMTP_PERMFAIL : SMTP_TEMPFAIL;
 }
 
+/* Is word (case-insensitive) one of the blank-separated words of s? */
+static bool
+has_word(const char *s, size_t len, const char *word)
+{
+	size_t wlen = strlen(word), i = 0, start;
+
+	while (i < len) {
+		while (i < len && s[i] == ' ')
+			i++;
+		start = i;
+		while (i < len && s[i] != ' ')
+			i++;
+		if (i - start == wlen &&
+		    strncasecmp(s + start, word, wlen) == 0)
+			return true;
+	}
+	return false;
+}
+
+/* Is the EHLO line text the keyword kw, alone or followed by " ..."? */
+static bool
+is_keyword(const char *text, size_t len, const char *kw)
+{
+	size_t n = strlen(kw);
+
+	return len >= n && strncasecmp(text, kw, n) == 0 &&
+	    (len == n || text[n] == ' ');
+}
+
 static void
 ehlo_line(void *arg, const char *text, size_t len)
 {
 	struct smtp_client *c = arg;
 
-	if (len >= 8 && strncasecmp(text, "SMTPUTF8", 8) == 0 &&
-	    (len == 8 || text[8] == ' '))
+	if (is_keyword(text, len, "SMTPUTF8"))
 		c->smtputf8 = true;
-	if (len >= 10 && strncasecmp(text, "PIPELINING", 10) == 0 &&
-	    (len == 10 || text[10] == ' '))
+	else if (is_keyword(text, len, "PIPELINING"))
 		c->pipelining = true;
+	else if (is_keyword(text, len, "STARTTLS"))
+		c->starttls = true;
+	else if (is_keyword(text, len, "AUTH") ||
+	    (len >= 5 && strncasecmp(text, "AUTH=", 5) == 0)) {
+		/* "AUTH=PLAIN LOGIN" is what some old servers say. */
+		c->auth = true;
+		if (len > 5 && has_word(text + 5, len - 5, "PLAIN"))
+			c->auth_plain = true;
+	}
 }
 
-/* Connect, greeting, EHLO or HELO.  Every failure is temporary. */
+/* EHLO (HELO if refused); the capabilities come from its reply. */
+static int
+hello(struct smtp_client *c, const char *helo, char *err, size_t errlen)
+{
+	struct smtp_reply r;
+	char cmd[300];
+
+	c->smtputf8 = c->pipelining = c->starttls = c->auth =
+	    c->auth_plain = false;
+	snprintf(cmd, sizeof(cmd), "EHLO %s", helo);
+	if (command(c, cmd, &r, ehlo_line, err, errlen) < 0)
+		return SMTP_TEMPFAIL;
+	if (r.code / 100 == 5) {	/* an old server: HELO */
+		c->smtputf8 = c->pipelining = c->starttls = c->auth =
+		    c->auth_plain = false;
+		snprintf(cmd, sizeof(cmd), "HELO %s", helo);
+		if (command(c, cmd, &r, NULL, err, errlen) < 0)
+			return SMTP_TEMPFAIL;
+	}
+	if (r.code / 100 != 2) {
+		refused(c, cmd, &r, err, errlen);
+		return SMTP_TEMPFAIL;
+	}
+	return SMTP_OK;
+}
+
+/*
+ * STARTTLS as c->sec asks, then EHLO again (RFC 3207: what the server
+ * said before TLS no longer counts).  With "may" a server that does not
+ * offer it gets plain SMTP; once STARTTLS is tried it must succeed at
+ * every level (fail closed: no fallback to plain text after an error).
+ */
+static int
+start_tls(struct smtp_client *c, const struct sockspec *to, const char *helo,
+    char *err, size_t errlen)
+{
+	const struct smtp_security *sec = c->sec;
+	struct smtp_reply r;
+	char why[300];
+
+	if (sec == NULL || sec->tls == SMTP_TLS_NONE)
+		return SMTP_OK;
+	if (!c->starttls) {
+		if (sec->tls == SMTP_TLS_MAY)
+			return SMTP_OK;
+		snprintf(err, errlen, "%s does not offer STARTTLS, which "
+		    "ReinjectTLS requires", to->text);
+		return SMTP_TEMPFAIL;
+	}
+	assert(sec->ctx != NULL);
+	if (command(c, "STARTTLS", &r, NULL, err, errlen) < 0)
+		return SMTP_TEMPFAIL;
+	if (r.code != 220) {
+		snprintf(err, errlen, "STARTTLS refused: %s", r.text);
+		return SMTP_TEMPFAIL;
+	}
+	if (smtpio_starttls(&c->io, sec->ctx, to->family == SOCK_FAMILY_UNIX ?
+	    NULL : to->host, why, sizeof(why)) < 0) {
+		c->broken = true;
+		snprintf(err, errlen, "STARTTLS with %s: %s", to->text, why);
+		return SMTP_TEMPFAIL;
+	}
+	return hello(c, helo, err, errlen);
+}
+
+/*
+ * The reply to AUTH, for err: withheld if it repeats the credentials (a
+ * server may echo what it got; the password must not reach a log).
+ */
+static void
+auth_refused(const struct smtp_reply *r, const char *pass, const char *b64,
+    char *err, size_t errlen)
+{
+	if (strstr(r->text, pass) != NULL || strstr(r->text, b64) != NULL)
+		snprintf(err, errlen, "AUTH PLAIN refused: %d (reply text "
+		    "withheld: it contains the credentials)", r->code);
+	else
+		snprintf(err, errlen, "AUTH PLAIN refused: %s", r->text);
+}
+
+/*
+ * AUTH PLAIN with the initial response (RFC 4954): base64 of
+ * "\0user\0pass" (no authorization identity).  Only over TLS or to a
+ * peer on this host; the server must offer PLAIN.  The command is built
+ * in a buffer that is wiped afterwards and never goes into err.
+ */
+static int
+authenticate(struct smtp_client *c, char *err, size_t errlen)
+{
+	const struct smtp_security *sec = c->sec;
+	unsigned char raw[2 * AUTH_FIELD_MAX + 2];
+	char line[sizeof("AUTH PLAIN ") + 4 * (sizeof(raw) + 2) / 3 + 2];
+	struct smtp_reply r;
+	size_t ulen, plen, pre = strlen("AUTH PLAIN ");
+	int n, rc = SMTP_TEMPFAIL;
+
+	if (sec == NULL || sec->user == NULL)
+		return SMTP_OK;
+	assert(sec->pass != NULL);
+	ulen = strlen(sec->user);
+	plen = strlen(sec->pass);
+	if (ulen == 0 || ulen > AUTH_FIELD_MAX || plen > AUTH_FIELD_MAX) {
+		snprintf(err, errlen, "AUTH identity empty, or identity or "
+		    "password longer than %d bytes", AUTH_FIELD_MAX);
+		return SMTP_TEMPFAIL;
+	}
+	if (!smtpio_tls_active(&c->io) && !smtpio_peer_is_local(&c->io)) {
+		snprintf(err, errlen, "not sending AUTH credentials without "
+		    "TLS to a server on another host (see ReinjectTLS)");
+		return SMTP_TEMPFAIL;
+	}
+	if (!c->auth_plain) {
+		snprintf(err, errlen, "the server does not offer AUTH PLAIN%s",
+		    c->auth ? "" : " (no AUTH at all; TLS or SASL not "
+		    "enabled on the listener?)");
+		return SMTP_TEMPFAIL;
+	}
+	raw[0] = '\0';
+	memcpy(raw + 1, sec->user, ulen);
+	raw[1 + ulen] = '\0';
+	memcpy(raw + 2 + ulen, sec->pass, plen);
+	memcpy(line, "AUTH PLAIN ", pre);
+	n = EVP_EncodeBlock((unsigned char *)line + pre, raw,
+	    (int)(2 + ulen + plen));
+	memcpy(line + pre + (size_t)n, "\r\n", 3);
+	if (smtpio_write(&c->io, line, pre + (size_t)n + 2, err, errlen) < 0 ||
+	    smtpio_reply(&c->io, &r, NULL, NULL, err, errlen) < 0) {
+		c->broken = true;
+		goto cleanup;
+	}
+	if (r.code == 235) {
+		rc = SMTP_OK;
+		goto cleanup;
+	}
+	line[pre + (size_t)n] = '\0';
+	auth_refused(&r, sec->pass, line + pre, err, errlen);
+	/* 334: the server wants more than we gave; out of step. */
+	if (r.code / 100 == 3)
+		c->broken = true;
+cleanup:
+	OPENSSL_cleanse(raw, sizeof(raw));
+	OPENSSL_cleanse(line, sizeof(line));
+	return rc;
+}
+
+/*
+ * Connect, greeting, EHLO or HELO, then STARTTLS and AUTH as c->sec
+ * says.  Every failure is temporary.
+ */
 static int
 greet(struct smtp_client *c, const struct sockspec *to, const char *helo,
     int64_t deadline, char *err, size_t errlen)
 {
 	struct smtp_reply r;
-	char cmd[300];
+	int rc;
 
 	if (smtpio_connect(&c->io, to, deadline, err, errlen) < 0)
 		return SMTP_TEMPFAIL;
@@ -167,19 +362,10 @@ greet(struct smtp_client *c, const struct sockspec *to, const char *helo,
 		    r.text);
 		return SMTP_TEMPFAIL;
 	}
-	snprintf(cmd, sizeof(cmd), "EHLO %s", helo);
-	if (command(c, cmd, &r, ehlo_line, err, errlen) < 0)
-		return SMTP_TEMPFAIL;
-	if (r.code / 100 == 5) {	/* an old server: HELO */
-		snprintf(cmd, sizeof(cmd), "HELO %s", helo);
-		if (command(c, cmd, &r, NULL, err, errlen) < 0)
-			return SMTP_TEMPFAIL;
-	}
-	if (r.code / 100 != 2) {
-		refused(c, cmd, &r, err, errlen);
-		return SMTP_TEMPFAIL;
-	}
-	return SMTP_OK;
+	if ((rc = hello(c, helo, err, errlen)) != SMTP_OK ||
+	    (rc = start_tls(c, to, helo, err, errlen)) != SMTP_OK)
+		return rc;
+	return authenticate(c, err, errlen);
 }
 
 static int
@@ -432,7 +618,8 @@ produce_spool(void *arg, const struct sink *out, char *err, size_t errlen)
 }
 
 static struct smtp_client *
-client_new(const char *helo, unsigned timeout_s, char *err, size_t errlen)
+client_new(const char *helo, const struct smtp_security *sec,
+    unsigned timeout_s, char *err, size_t errlen)
 {
 	struct smtp_client *c;
 
@@ -446,19 +633,21 @@ client_new(const char *helo, unsigned timeout_s, char *err, size_t errlen)
 	}
 	c->io.fd = -1;
 	c->timeout_s = timeout_s;
+	c->sec = sec;
 	return c;
 }
 
 int
 smtp_open(struct smtp_client **out, const struct sockspec *to,
-    const char *helo_name, unsigned timeout_s, char *err, size_t errlen)
+    const char *helo_name, const struct smtp_security *sec,
+    unsigned timeout_s, char *err, size_t errlen)
 {
 	struct smtp_client *c;
 	int rc;
 
 	assert(out != NULL && to != NULL && helo_name != NULL);
 	*out = NULL;
-	if ((c = client_new(helo_name, timeout_s, err, errlen)) == NULL)
+	if ((c = client_new(helo_name, sec, timeout_s, err, errlen)) == NULL)
 		return SMTP_TEMPFAIL;
 	rc = greet(c, to, helo_name, smtpio_deadline_in(timeout_s), err,
 	    errlen);
@@ -510,9 +699,9 @@ smtp_close(struct smtp_client *c)
 
 int
 smtp_submit(const struct sockspec *to, const char *helo_name,
-    const char *mail_from, const char *const *rcpts, size_t nrcpts,
-    const struct spool *message, unsigned timeout_s, char *err,
-    size_t errlen)
+    const struct smtp_security *sec, const char *mail_from,
+    const char *const *rcpts, size_t nrcpts, const struct spool *message,
+    unsigned timeout_s, char *err, size_t errlen)
 {
 	struct smtp_client *c;
 	int rc;
@@ -523,7 +712,7 @@ smtp_submit(const struct sockspec *to, const char *helo_name,
 	if ((rc = check_envelope(mail_from, rcpts, nrcpts, err, errlen)) !=
 	    SMTP_OK)
 		return rc;
-	if ((c = client_new(helo_name, timeout_s, err, errlen)) == NULL)
+	if ((c = client_new(helo_name, sec, timeout_s, err, errlen)) == NULL)
 		return SMTP_TEMPFAIL;
 	/* One deadline for the whole exchange. */
 	rc = greet(c, to, helo_name, smtpio_deadline_in(timeout_s), err,

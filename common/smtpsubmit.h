@@ -7,9 +7,9 @@
  * message dot-stuffed and every line ending (CRLF, bare LF, bare CR) sent
  * as CRLF, so no receiver can see a line structure other than ours (SMTP
  * smuggling).  A message goes to all its recipients or to none: if any
- * RCPT is refused, DATA is not sent.  No PIPELINING, AUTH or TLS.
- * SMTPUTF8 is requested when an address has 8-bit bytes and the server
- * offers it.
+ * RCPT is refused, DATA is not sent.  No PIPELINING.  Optional STARTTLS
+ * and AUTH PLAIN (struct smtp_security).  SMTPUTF8 is requested when an
+ * address has 8-bit bytes and the server offers it.
  *
  * Results: SMTP_OK when the server accepted the message (2xx after the
  * final "."), SMTP_TEMPFAIL for connection problems, timeouts, protocol
@@ -17,7 +17,8 @@
  * misconfigured listener, not a verdict on the message), SMTP_PERMFAIL for
  * a 5xx reply to MAIL, RCPT, DATA or the message, and for addresses that
  * cannot be sent safely (checked before anything is written).  err then
- * holds the reason, with the server's reply as printable ASCII.
+ * holds the reason, with the server's reply as printable ASCII.  Every
+ * TLS or AUTH failure is SMTP_TEMPFAIL; err never holds the password.
  */
 #ifndef SMIME_SMTPSUBMIT_H
 #define SMIME_SMTPSUBMIT_H
@@ -27,15 +28,46 @@
 struct sink;
 struct sockspec;
 struct spool;
+struct ssl_ctx_st;
 
 #define SMTP_OK		0
 #define SMTP_TEMPFAIL	(-1)
 #define SMTP_PERMFAIL	(-2)
 
+/* ReinjectTLS: when STARTTLS is used and what it must prove. */
+enum smtp_tls {
+	SMTP_TLS_NONE = 0,	/* never */
+	SMTP_TLS_MAY,		/* if offered; it must then succeed */
+	SMTP_TLS_ENCRYPT,	/* required, certificate not checked */
+	SMTP_TLS_VERIFY,	/* required, certificate checked (ctx) */
+};
+
+/*
+ * How a connection is secured (smtpsec.h builds one from the
+ * configuration).  A NULL struct smtp_security means plain SMTP.
+ *
+ * tls: enum smtp_tls.  ctx: the client SSL_CTX for tls != NONE; its
+ * verify mode and trust store decide the certificate check (with VERIFY
+ * the certificate must also match the host of ReinjectSocket, see
+ * smtpio_starttls).  After STARTTLS, EHLO is sent again (RFC 3207).
+ *
+ * user, pass: NULL for no AUTH; otherwise AUTH PLAIN (RFC 4954, 4616)
+ * right after EHLO, and the server must offer it.  Credentials are only
+ * sent over TLS or to a peer on this host (unix socket or loopback
+ * address, see smtpio_peer_is_local): anything else is a temporary
+ * failure, as is a refused AUTH.
+ */
+struct smtp_security {
+	int tls;			/* enum smtp_tls */
+	struct ssl_ctx_st *ctx;		/* NULL when tls == SMTP_TLS_NONE */
+	char *user;			/* AUTH identity; NULL: no AUTH */
+	char *pass;
+};
+
 /*
  * Submit one message in one connection.  to: the listener.  helo_name:
- * our name for EHLO.  mail_from: the envelope sender without angle
- * brackets, "" for the null sender <>.  rcpts: nrcpts >= 1 addresses.
+ * our name for EHLO.  sec: TLS and AUTH (NULL: neither).  mail_from: the
+ * envelope sender without angle brackets, "" for the null sender <>.  rcpts: nrcpts >= 1 addresses.
  * message: the whole message (header and body), read with spool_read in
  * chunks, so memory does not grow with its size.  timeout_s bounds the
  * whole exchange from connect to the reply to the final "."; QUIT after
@@ -43,9 +75,9 @@ struct spool;
  * SMTP_PERMFAIL (reason in err).
  */
 int smtp_submit(const struct sockspec *to, const char *helo_name,
-    const char *mail_from, const char *const *rcpts, size_t nrcpts,
-    const struct spool *message, unsigned timeout_s, char *err,
-    size_t errlen);
+    const struct smtp_security *sec, const char *mail_from,
+    const char *const *rcpts, size_t nrcpts, const struct spool *message,
+    unsigned timeout_s, char *err, size_t errlen);
 
 /*
  * Several messages over one connection: smtp_open, smtp_send per message,
@@ -57,13 +89,15 @@ int smtp_submit(const struct sockspec *to, const char *helo_name,
 struct smtp_client;
 
 /*
- * Connect, read the greeting, EHLO/HELO; all within timeout_s, which also
- * bounds each later smtp_send.  Returns SMTP_OK with *out set (free with
- * smtp_close), or SMTP_TEMPFAIL with *out NULL and the reason in err
+ * Connect, read the greeting, EHLO/HELO, and STARTTLS, EHLO and AUTH as
+ * sec says (NULL: none; it must outlive the client); all within
+ * timeout_s, which also bounds each later smtp_send.  Returns SMTP_OK
+ * with *out set (free with smtp_close), or SMTP_TEMPFAIL with *out NULL and the reason in err
  * (also when out of memory or helo_name is not a plausible name).
  */
 int smtp_open(struct smtp_client **out, const struct sockspec *to,
-    const char *helo_name, unsigned timeout_s, char *err, size_t errlen);
+    const char *helo_name, const struct smtp_security *sec,
+    unsigned timeout_s, char *err, size_t errlen);
 
 /* One message (arguments as for smtp_submit), within timeout_s. */
 int smtp_send(struct smtp_client *c, const char *mail_from,

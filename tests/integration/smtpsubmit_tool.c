@@ -78,8 +78,9 @@ submit(int argc, char **argv)
 			fprintf(stderr, "%s\n", err);
 			return 1;
 		}
-	rc = smtp_submit(&to, argv[1], argv[2], (const char *const *)argv + 3,
-	    (size_t)argc - 3, sp, 30, err, sizeof(err));
+	rc = smtp_submit(&to, argv[1], NULL, argv[2],
+	    (const char *const *)argv + 3, (size_t)argc - 3, sp, 30, err,
+	    sizeof(err));
 	spool_free(sp);
 	if (rc == SMTP_OK)
 		printf("ok\n");

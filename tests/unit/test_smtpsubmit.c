@@ -244,7 +244,7 @@ run(const struct script *s, enum sock_family fam, const char *text,
 	int rc;
 
 	assert_true(fake_start(f, s, fam));
-	rc = smtp_submit(&f->spec, "test.example", "a@example.org",
+	rc = smtp_submit(&f->spec, "test.example", NULL, "a@example.org",
 	    two_rcpts, 2, sp, timeout, err, errlen);
 	fake_stop(f);
 	spool_free(sp);
@@ -316,7 +316,7 @@ test_multiline_ehlo_and_smtputf8(void **state)
 
 	(void)state;
 	assert_true(fake_start(&f, &s, SOCK_FAMILY_INET));
-	assert_int_equal(smtp_submit(&f.spec, "test.example",
+	assert_int_equal(smtp_submit(&f.spec, "test.example", NULL,
 	    "a@example.org", rcpt, 1, sp, 5, err, sizeof(err)), SMTP_OK);
 	fake_stop(&f);
 	assert_string_equal(f.got, "EHLO test.example\r\n"
@@ -507,16 +507,16 @@ test_connection_refused(void **state)
 	snprintf(text, sizeof(text), "inet:%u@127.0.0.1",
 	    ntohs(sin.sin_port));
 	assert_int_equal(sockspec_parse(text, &spec, err, sizeof(err)), 0);
-	assert_int_equal(smtp_submit(&spec, "test.example", "", two_rcpts, 2,
-	    sp, 5, err, sizeof(err)), SMTP_TEMPFAIL);
+	assert_int_equal(smtp_submit(&spec, "test.example", NULL, "",
+	    two_rcpts, 2, sp, 5, err, sizeof(err)), SMTP_TEMPFAIL);
 	assert_non_null(strstr(err, "cannot connect to inet:"));
 	assert_non_null(strstr(err, "refused"));
 	close(fd);
 
 	assert_int_equal(sockspec_parse("unix:/nonexistent/smtp.sock", &spec,
 	    err, sizeof(err)), 0);
-	assert_int_equal(smtp_submit(&spec, "test.example", "", two_rcpts, 2,
-	    sp, 5, err, sizeof(err)), SMTP_TEMPFAIL);
+	assert_int_equal(smtp_submit(&spec, "test.example", NULL, "",
+	    two_rcpts, 2, sp, 5, err, sizeof(err)), SMTP_TEMPFAIL);
 	assert_non_null(strstr(err, "No such file"));
 	spool_free(sp);
 }
@@ -566,7 +566,7 @@ test_injection_refused(void **state)
 
 		assert_true(fake_start(&f, &s, SOCK_FAMILY_INET));
 		err[0] = '\0';
-		assert_int_equal(smtp_submit(&f.spec, cases[i].helo,
+		assert_int_equal(smtp_submit(&f.spec, cases[i].helo, NULL,
 		    cases[i].from, rcpts, 2, sp, 5, err, sizeof(err)),
 		    cases[i].rc);
 		fake_stop(&f);
@@ -635,7 +635,7 @@ test_session(void **state)
 
 	(void)state;
 	assert_true(fake_start(&f, &s, SOCK_FAMILY_INET));
-	assert_int_equal(smtp_open(&c, &f.spec, "test.example", 5, err,
+	assert_int_equal(smtp_open(&c, &f.spec, "test.example", NULL, 5, err,
 	    sizeof(err)), SMTP_OK);
 	assert_int_equal(smtp_send(c, "", r1, 1, m1, err, sizeof(err)),
 	    SMTP_PERMFAIL);
@@ -675,7 +675,7 @@ test_session_broken_after_timeout(void **state)
 
 	(void)state;
 	assert_true(fake_start(&f, &s, SOCK_FAMILY_INET));
-	assert_int_equal(smtp_open(&c, &f.spec, "test.example", 1, err,
+	assert_int_equal(smtp_open(&c, &f.spec, "test.example", NULL, 1, err,
 	    sizeof(err)), SMTP_OK);
 	assert_int_equal(smtp_send(c, "", r, 1, m, err, sizeof(err)),
 	    SMTP_TEMPFAIL);
@@ -764,8 +764,8 @@ test_stream_any_piece_size(void **state)
 	snprintf(full, sizeof(full), "%sQUIT\r\n", want);
 	for (p.step = 1; p.step <= p.len; p.step++) {
 		assert_true(fake_start(&f, &s, SOCK_FAMILY_INET));
-		assert_int_equal(smtp_open(&c, &f.spec, "test.example", 5,
-		    err, sizeof(err)), SMTP_OK);
+		assert_int_equal(smtp_open(&c, &f.spec, "test.example", NULL,
+		    5, err, sizeof(err)), SMTP_OK);
 		assert_int_equal(smtp_send_stream(c, "", r, 1,
 		    produce_pieces, &p, err, sizeof(err)), SMTP_OK);
 		smtp_close(c);
@@ -791,7 +791,7 @@ test_stream_producer_fails(void **state)
 
 	(void)state;
 	assert_true(fake_start(&f, &s, SOCK_FAMILY_INET));
-	assert_int_equal(smtp_open(&c, &f.spec, "test.example", 5, err,
+	assert_int_equal(smtp_open(&c, &f.spec, "test.example", NULL, 5, err,
 	    sizeof(err)), SMTP_OK);
 	assert_int_equal(smtp_send_stream(c, "", r, 1, produce_pieces, &p,
 	    err, sizeof(err)), SMTP_TEMPFAIL);
@@ -884,8 +884,8 @@ test_pipelined_many_recipients(void **state)
 		r[i] = addrs[i];
 	}
 	assert_true(fake_start(&f, &s, SOCK_FAMILY_INET));
-	assert_int_equal(smtp_submit(&f.spec, "test.example", "", r, N, sp,
-	    10, err, sizeof(err)), SMTP_OK);
+	assert_int_equal(smtp_submit(&f.spec, "test.example", NULL, "", r, N,
+	    sp, 10, err, sizeof(err)), SMTP_OK);
 	fake_stop(&f);
 	at = f.got;
 	for (i = 0; i < N; i++) {
@@ -949,8 +949,8 @@ test_large_message_from_disk(void **state)
 	assert_true(spool_on_disk(sp));
 	want = stuffed(msg, len, &wlen);
 	assert_true(fake_start(&f, &s, SOCK_FAMILY_INET));
-	assert_int_equal(smtp_submit(&f.spec, "test.example", "", r, 1, sp,
-	    20, err, sizeof(err)), SMTP_OK);
+	assert_int_equal(smtp_submit(&f.spec, "test.example", NULL, "", r, 1,
+	    sp, 20, err, sizeof(err)), SMTP_OK);
 	fake_stop(&f);
 	assert_int_equal(f.glen, strlen(head) + wlen + strlen("QUIT\r\n"));
 	assert_memory_equal(f.got, head, strlen(head));
