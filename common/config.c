@@ -537,6 +537,26 @@ free_field(struct config *cfg, const struct option *opt)
  * Store value into the field of opt.  Returns 0, or -1 with the reason
  * (without file:line) in err.
  */
+/*
+ * n within [opt->min, opt->max], else false and the reason in err; bounds
+ * is how to show them (two unsigned long long conversions: "%llu to
+ * %llu", octal for masks), a literal from this file.
+ */
+static bool
+in_range(const struct option *opt, const char *value, uint64_t n,
+    const char *bounds, char *err, size_t errlen)
+{
+	char shown[100];
+
+	if (n >= opt->min && n <= opt->max)
+		return true;
+	snprintf(shown, sizeof(shown), bounds, (unsigned long long)opt->min,
+	    (unsigned long long)opt->max);
+	snprintf(err, errlen, "%s: %s is out of range (%s)", opt->name, value,
+	    shown);
+	return false;
+}
+
 static int
 set_option(struct config *cfg, const struct option *opt, const char *value,
     char *err, size_t errlen)
@@ -563,13 +583,8 @@ set_option(struct config *cfg, const struct option *opt, const char *value,
 			    "such as 007 or 027, got '%s'", opt->name, value);
 			return -1;
 		}
-		if (n < opt->min || n > opt->max) {
-			snprintf(err, errlen, "%s: %s is out of range "
-			    "(%03llo to %03llo)", opt->name, value,
-			    (unsigned long long)opt->min,
-			    (unsigned long long)opt->max);
+		if (!in_range(opt, value, n, "%03llo to %03llo", err, errlen))
 			return -1;
-		}
 		*(unsigned *)field = (unsigned)n;
 		return 0;
 	case OPT_DURATION:
@@ -578,13 +593,9 @@ set_option(struct config *cfg, const struct option *opt, const char *value,
 			    "30s, 5m, 1h or 2d, got '%s'", opt->name, value);
 			return -1;
 		}
-		if (n < opt->min || n > opt->max) {
-			snprintf(err, errlen, "%s: %s is out of range "
-			    "(%llu to %llu seconds)", opt->name, value,
-			    (unsigned long long)opt->min,
-			    (unsigned long long)opt->max);
+		if (!in_range(opt, value, n, "%llu to %llu seconds", err,
+		    errlen))
 			return -1;
-		}
 		*(unsigned *)field = (unsigned)n;
 		return 0;
 	case OPT_PATH:
@@ -622,13 +633,8 @@ set_option(struct config *cfg, const struct option *opt, const char *value,
 			    value);
 			return -1;
 		}
-		if (n < opt->min || n > opt->max) {
-			snprintf(err, errlen, "%s: %s is out of range "
-			    "(%llu to %llu)", opt->name, value,
-			    (unsigned long long)opt->min,
-			    (unsigned long long)opt->max);
+		if (!in_range(opt, value, n, "%llu to %llu", err, errlen))
 			return -1;
-		}
 		if (opt->type == OPT_SIZE)
 			*(uint64_t *)field = n;
 		else
