@@ -333,8 +333,10 @@ unique_cas(struct snapshot *s)
 		return -1;
 	for (i = 0; i < n; i++) {
 		X509 *x = sk_X509_value(s->cas, i);
+		int kept = sk_X509_num(u);
 
-		if ((i > 0 && X509_cmp(x, sk_X509_value(s->cas, i - 1)) ==
+		/* Sorted: a duplicate equals the last one kept. */
+		if ((kept > 0 && X509_cmp(x, sk_X509_value(u, kept - 1)) ==
 		    0) || sk_X509_push(u, x) == 0)
 			X509_free(x);
 	}
