@@ -56,7 +56,7 @@ CMOCKA_LIBS := -lcmocka
 
 .PHONY: all deps run check unit unit-san docs-check protocol integration \
         install clean bench-certs bench-cms bench-policy bench-e2e fuzz \
-        fuzz-build
+        fuzz-build soak
 
 all: $(DAEMON) $(CTL)
 
@@ -125,6 +125,13 @@ bench-policy: all $(BUILD)/tests/bench_policy
 # Root: it runs a private Postfix (tests/integration/lib.sh).  ~5 min.
 bench-e2e: deps all $(BUILD)/tests/passmilter
 	bash tests/bench/bench-e2e.sh
+
+# Root: sustained traffic through a private Postfix, release build then
+# the ASan build (tests/soak/soak.sh); SOAK_SECONDS (600) +
+# SOAK_SAN_SECONDS (120) + about a minute.
+soak: deps all
+	$(MAKE) SANITIZE=1 all
+	bash tests/soak/soak.sh
 
 # Fuzzing (clang, libFuzzer, ASan+UBSan): every tests/fuzz/fuzz_NAME.c is
 # built into build-fuzz/fuzz_NAME and run for FUZZ_SECONDS on its corpus
