@@ -8,10 +8,18 @@
  * copy handed over (a hash of its recipient list), written and synced
  * before the next copy is sent.
  *
+ * The notice to the sender is recorded the same way.  The record is
+ * dropped when the original is accepted (outbound_delivered).
+ *
  * Guarantee: no copy is lost (the original is only accepted after every
- * copy was accepted by the MTA), and none is sent twice unless the
- * journal itself is lost between the failure and the retry, or the
- * retry comes after JOURNAL_MAX_AGE.
+ * copy and the notice were accepted by the MTA), and none is sent twice
+ * after a failure on the milter's side unless the journal itself is lost
+ * between the failure and the retry, or the retry comes after
+ * JOURNAL_MAX_AGE.  Not covered: the MTA failing the original after the
+ * milter accepted it (its reply lost, its own write error); the record
+ * is gone by then, so the retry sends the copies again.  Keeping records
+ * after acceptance would make an identical later message lose its
+ * copies, and a duplicate is the lesser harm.
  */
 #ifndef SMIME_JOURNAL_H
 #define SMIME_JOURNAL_H

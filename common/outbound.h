@@ -155,12 +155,21 @@ int outbound_build(struct runtime *rt, const struct message *msg,
  * transaction each, skipping those the journal says went out already
  * (a retry after a failure half-way); progress(arg) is called between
  * copies (smfi_progress).  0, or -1 with the SMTP error (the caller
- * tempfails the original: nothing is lost).
+ * tempfails the original: nothing is lost).  The journal keeps its
+ * record until outbound_delivered().
  */
 int outbound_submit(struct runtime *rt, const struct message *msg,
     const struct outbound_copy *c, const char *helo,
     void (*progress)(void *arg), void *arg, char *err, size_t errlen);
 void outbound_copy_free(struct outbound_copy *c);
+
+/*
+ * Every copy and the notice went out and the original is about to be
+ * accepted: drop the message's journal record.  Not before: a failure
+ * after the copies (the notice) tempfails the original, and its retry
+ * must not send them again.
+ */
+void outbound_delivered(struct runtime *rt, const struct message *msg);
 
 /*
  * Write re-submitted copy i of c (from outbound_build) as a whole
@@ -187,7 +196,8 @@ int outbound_strip_requests(struct runtime *rt, const struct message *msg,
 /*
  * Send the notice for the RA_NOTIFY recipients to the sender through
  * ReinjectSocket (nothing to do without such recipients or with the
- * null sender).  hostname: the MTA's name (macro j), for NoticeFrom
+ * null sender), once: it is journalled like a copy, so that the retry of
+ * a message tempfailed after it does not send it again.  hostname: the MTA's name (macro j), for NoticeFrom
  * without a domain and the notice's Message-ID.  0, or -1 with a reason
  * (the caller tempfails the message).
  */

@@ -3,7 +3,8 @@
  * (missing-cert notify).  The notice goes to the MTA's milter-free
  * ReinjectSocket with the null envelope sender (RFC 3834), before the
  * message itself is accepted: if it cannot be sent, the message is
- * tempfailed and nothing is lost.
+ * tempfailed and nothing is lost; the journal (journal.h) keeps a retry
+ * from sending it twice.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,6 +12,8 @@
 #include <strings.h>
 
 #include "config.h"
+#include "journal.h"
+#include "log.h"
 #include "message.h"
 #include "mime.h"
 #include "notice.h"
@@ -39,8 +42,8 @@ outbound_send_notice(struct runtime *rt, const struct message *msg,
 	const struct config *cfg = rt->cfg;
 	struct notice_entry *e = calloc(plan->n + 1, sizeof(*e));
 	struct notice_info info = { 0 };
-	char from[512];
-	const char *rcpt[1];
+	char from[512], fp[JOURNAL_KEY_LEN + 1], key[JOURNAL_KEY_LEN + 1];
+	const char *rcpt[1], *notice_key[1] = { "<notice>" };
 	struct spool *sp = NULL;
 	struct sink s;
 	size_t i, n = 0;
@@ -92,9 +95,25 @@ outbound_send_notice(struct runtime *rt, const struct message *msg,
 	if (notice_build(&info, e, n, &s, err, errlen) != 0)
 		goto done;
 	rcpt[0] = msg->sender;
+	/* The notice's journal key: the sender, marked so that it can
+	 * never equal a copy's (recipient lists hold no '<'). */
+	journal_copy_key(notice_key, 1, key, sizeof(key));
+	if (journal_fingerprint(msg, fp, sizeof(fp)) != 0) {
+		snprintf(err, errlen, "cannot fingerprint the message");
+		goto done;
+	}
+	if (journal_has(rt->journal_dir, fp, key)) {
+		log_qid(LOG_LVL_NOTICE, msg->qid, "the notice to <%s> was "
+		    "sent before: not again", msg->sender);
+		rc = 0;
+		goto done;
+	}
 	if (smtp_submit(&cfg->reinject, hostname, rt->reinject_sec, "", rcpt,
 	    1, sp, NOTICE_TIMEOUT, err, errlen) != SMTP_OK)
 		goto done;
+	if (journal_add(rt->journal_dir, fp, key, err, errlen) != 0)
+		/* It went out; a retry may send it again.  Say so. */
+		log_qid(LOG_LVL_ERROR, msg->qid, "%s", err);
 	rc = 0;
 done:
 	spool_free(sp);

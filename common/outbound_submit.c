@@ -111,9 +111,16 @@ outbound_submit(struct runtime *rt, const struct message *msg,
 			progress(arg);
 	}
 	smtp_close(smtp);
-	/* All handed over: the record has done its job.  Kept, a later
-	 * message that happens to look the same would lose its copies. */
-	if (rc == 0)
-		journal_forget(rt->journal_dir, fp);
 	return rc;
+}
+
+void
+outbound_delivered(struct runtime *rt, const struct message *msg)
+{
+	char fp[JOURNAL_KEY_LEN + 1];
+
+	/* The record has done its job.  Kept, a later message that
+	 * happens to look the same would lose its copies. */
+	if (journal_fingerprint(msg, fp, sizeof(fp)) == 0)
+		journal_forget(rt->journal_dir, fp);
 }

@@ -227,6 +227,7 @@ struct listener {
 	struct txn *t;
 	size_t nt;
 	size_t refuse;		/* 451 after the "." of message #refuse */
+	unsigned refuse_null;	/* 451 to this many MAIL FROM:<> */
 };
 
 static void *
@@ -273,6 +274,11 @@ serve_conn(struct listener *l, int fd)
 			t->len += len;
 		} else if (strncasecmp(line, "EHLO", 4) == 0) {
 			say(fd, "250-fake\r\n250-8BITMIME\r\n250 SMTPUTF8\r\n");
+		} else if (strncasecmp(line, "MAIL", 4) == 0 &&
+		    l->refuse_null > 0 && strstr(line, ":<>") != NULL) {
+			l->refuse_null--;
+			t = NULL;
+			say(fd, "451 4.3.0 not now\r\n");
 		} else if (strncasecmp(line, "MAIL", 4) == 0) {
 			l->t = xrealloc(l->t, (l->nt + 1) * sizeof(*l->t));
 			t = &l->t[l->nt++];
@@ -2024,6 +2030,62 @@ test_selfcheck_while_sending(void **state)
 	run_free(&r);
 }
 
+/*
+ * 17. The notice fails after the copies went out (eom_deliver's order:
+ * copies, notice, outbound_delivered): the original is tempfailed, and
+ * its retry sends the notice but not the copies again; once the message
+ * was delivered, the record is gone and an identical later message gets
+ * its copies.
+ */
+static void
+test_notice_after_copies(void **state)
+{
+	static const char *const rcpts[] = { "<alice@example.test>",
+	    "<bob@example.test>", "<nocert@example.test>" };
+	static const char *const hdrs[] = { "From", " s@example.org",
+	    "To", " alice@example.test, nocert@example.test",
+	    "Subject", " notice", "Message-ID", " <notice.1@example.org>",
+	    NULL };
+	struct run r;
+	char err[512];
+	int attempt;
+
+	(void)state;
+	run_start(&r, "default encrypt=required missing-cert=reject\n"
+	    "to nocert@example.test missing-cert=notify\n", rcpts, 3, hdrs,
+	    "Notice.\r\n");
+	r.l.refuse_null = 1;
+	for (attempt = 0; attempt < 3; attempt++) {
+		if (attempt > 0) {	/* the retry: planned and built anew */
+			outbound_copy_free(&r.c);
+			outbound_plan_free(&r.plan);
+			assert_int_equal(outbound_plan(r.rt, NULL, r.m, false,
+			    &r.plan), 0);
+			assert_int_equal(outbound_build(r.rt, r.m, &r.plan,
+			    &r.c, err, sizeof(err)), 0);
+		}
+		assert_int_equal(r.c.nextra, 1);
+		assert_int_equal(outbound_submit(r.rt, r.m, &r.c,
+		    "test.example", NULL, NULL, err, sizeof(err)), 0);
+		if (outbound_send_notice(r.rt, r.m, &r.plan, "test.example",
+		    err, sizeof(err)) != 0) {
+			assert_int_equal(attempt, 0);
+			assert_non_null(strstr(err, "451 4.3.0"));
+			continue;	/* tempfailed: no outbound_delivered */
+		}
+		outbound_delivered(r.rt, r.m);
+	}
+	listener_stop(&r.l);
+	/* bob's copy; the notice (retry); bob's copy and the notice again
+	 * for the identical third message, after the record was dropped. */
+	assert_int_equal(r.l.nt, 4);
+	assert_string_equal(r.l.t[0].rcpts[0], "bob@example.test");
+	assert_string_equal(r.l.t[1].rcpts[0], "s@example.org");
+	assert_string_equal(r.l.t[2].rcpts[0], "bob@example.test");
+	assert_string_equal(r.l.t[3].rcpts[0], "s@example.org");
+	run_free(&r);
+}
+
 /* ------------------------------------------------------------------ main */
 
 static int
@@ -2091,6 +2153,7 @@ main(void)
 		cmocka_unit_test(test_forged_marker_passing),
 		cmocka_unit_test(test_split_and_retry),
 		cmocka_unit_test(test_selfcheck_while_sending),
+		cmocka_unit_test(test_notice_after_copies),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
