@@ -329,16 +329,18 @@ unique_cas(struct snapshot *s)
 		return 0;
 	(void)sk_X509_set_cmp_func(s->cas, x509_ptr_cmp);
 	sk_X509_sort(s->cas);
-	if ((u = sk_X509_new_null()) == NULL)
+	/* Reserved: no push can fail, so no CA certificate can be lost. */
+	if ((u = sk_X509_new_reserve(NULL, n)) == NULL)
 		return -1;
 	for (i = 0; i < n; i++) {
 		X509 *x = sk_X509_value(s->cas, i);
 		int kept = sk_X509_num(u);
 
 		/* Sorted: a duplicate equals the last one kept. */
-		if ((kept > 0 && X509_cmp(x, sk_X509_value(u, kept - 1)) ==
-		    0) || sk_X509_push(u, x) == 0)
+		if (kept > 0 && X509_cmp(x, sk_X509_value(u, kept - 1)) == 0)
 			X509_free(x);
+		else
+			(void)sk_X509_push(u, x);	/* reserved */
 	}
 	sk_X509_free(s->cas);
 	s->cas = u;

@@ -497,22 +497,20 @@ encode_head(const struct cms_envelope *env, const struct copy *c,
 }
 
 /*
- * Self-check copy c from its head (start: the first tail bytes) and, if
- * it passes, write the MIME header fields and the head to out.
+ * Self-check copy c from its head (start: the first tail bytes): 0 and
+ * the head's text in *head (free it), or -1 with a reason.
  */
 static int
-write_head(struct cms_envelope *env, const struct copy *c,
-    const unsigned char *start, const struct sink *out, char *err,
+check_head(struct cms_envelope *env, const struct copy *c,
+    const unsigned char *start, char **head, size_t *headlen, char *err,
     size_t errlen)
 {
 	struct cmscheck_expect x;
-	char *head = NULL, why[512];
+	char why[512];
 	unsigned seen = env->openssl_seen;
-	size_t headlen;
 	double t0;
-	int rc = -1;
 
-	if ((head = encode_head(env, c, start, &headlen)) == NULL) {
+	if ((*head = encode_head(env, c, start, headlen)) == NULL) {
 		snprintf(err, errlen, "out of memory");
 		return -1;
 	}
@@ -527,13 +525,33 @@ write_head(struct cms_envelope *env, const struct copy *c,
 	x.ktri_alg = cmsktri_alg(env->oaep, &x.ktri_alglen);
 	x.openssl_seen = &env->openssl_seen;
 	t0 = now();
-	if (cmscheck_copy(head, headlen, &x, why, sizeof(why)) != 0) {
+	if (cmscheck_copy(*head, *headlen, &x, why, sizeof(why)) != 0) {
 		snprintf(err, errlen, "%s: %s", c->label, why);
-		goto cleanup;
+		free(*head);
+		*head = NULL;
+		return -1;
 	}
 	env->st.check_seconds += now() - t0;
 	if (env->openssl_seen != seen)
 		env->st.openssl_checks++;
+	return 0;
+}
+
+/*
+ * Self-check copy c and, if it passes, write the MIME header fields and
+ * the head to out.
+ */
+static int
+write_head(struct cms_envelope *env, const struct copy *c,
+    const unsigned char *start, const struct sink *out, char *err,
+    size_t errlen)
+{
+	char *head;
+	size_t headlen;
+	int rc = -1;
+
+	if (check_head(env, c, start, &head, &headlen, err, errlen) != 0)
+		return -1;
 	if (sink_puts(out, env->auth ?
 	    "Content-Type: application/pkcs7-mime;\r\n"
 	    "\tsmime-type=authEnveloped-data; name=smime.p7m\r\n" :
@@ -549,6 +567,26 @@ write_head(struct cms_envelope *env, const struct copy *c,
 cleanup:
 	free(head);
 	return rc;
+}
+
+int
+cms_envelope_check(struct cms_envelope *env, size_t group, char *err,
+    size_t errlen)
+{
+	char *head;
+	size_t headlen;
+
+	if (group >= env->ncopies) {
+		snprintf(err, errlen, "no group %zu", group);
+		return -1;
+	}
+	if (env->streamed == group + 1)	/* checked when it was written */
+		return 0;
+	if (check_head(env, &env->copies[group], cmstail_start(env->tail),
+	    &head, &headlen, err, errlen) != 0)
+		return -1;
+	free(head);
+	return 0;
 }
 
 int

@@ -161,6 +161,14 @@ size_t cms_envelope_ngroups(const struct cms_envelope *env);
 int cms_envelope_write(struct cms_envelope *env, size_t group,
     const struct sink *out, char *err, size_t errlen);
 
+/*
+ * The self-check of cms_envelope_write() alone, writing nothing: a caller
+ * that writes copies later (while sending them) learns now that every
+ * copy is sound, before any of them goes out.  0, or -1 with a reason.
+ */
+int cms_envelope_check(struct cms_envelope *env, size_t group, char *err,
+    size_t errlen);
+
 /* Where the time went and what was shared, for logs and benchmarks. */
 struct cms_envelope_stats {
 	double recipient_seconds;	/* CEK, RecipientInfos, prefixes */

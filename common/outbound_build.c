@@ -140,12 +140,25 @@ cmp_canon(const void *a, const void *b)
 	return c != 0 ? c : x->idx < y->idx ? -1 : x->idx > y->idx;
 }
 
-/* first[i]: the first recipient with i's canonical address (address.h);
- * sorting keeps this linear-logarithmic for thousands of recipients. */
+/* Is r put into a group (it gets a copy), or only told about / expanded? */
+static bool
+placed(const struct rcpt_plan *r)
+{
+	return r->action != RA_NOTIFY && r->action != RA_LIST;
+}
+
+/*
+ * first[i]: the first recipient that gets a copy with i's canonical
+ * address (address.h).  Only those count: a mailbox that is both a list
+ * member without a certificate (notified, never placed) and addressed
+ * directly must get its direct copy, which would otherwise wait for a
+ * first occurrence that never comes.  Sorting keeps this linear-
+ * logarithmic for thousands of recipients.
+ */
 static int
 find_duplicates(struct outbound_state *b)
 {
-	size_t n = b->plan->n, i;
+	size_t n = b->plan->n, i, k = 0;
 	struct canon_ref *v = calloc(n + 1, sizeof(*v));
 	int rc = -1;
 
@@ -156,24 +169,55 @@ find_duplicates(struct outbound_state *b)
 	for (i = 0; i < n; i++) {
 		char buf[ADDRESS_MAX + 1];
 
+		b->group_of[i] = (size_t)-1;
+		b->first[i] = i;
+		if (!placed(&b->plan->r[i]))
+			continue;
 		if (address_canonical(b->plan->r[i].addr, buf, sizeof(buf)) < 0)
 			snprintf(buf, sizeof(buf), "%s", b->plan->r[i].addr);
-		if ((v[i].canon = strdup(buf)) == NULL)
+		if ((v[k].canon = strdup(buf)) == NULL)
 			goto done;
-		v[i].idx = i;
-		b->group_of[i] = (size_t)-1;
+		v[k++].idx = i;
 	}
-	if (n > 1)
-		qsort(v, n, sizeof(*v), cmp_canon);
-	for (i = 0; i < n; i++)
+	if (k > 1)
+		qsort(v, k, sizeof(*v), cmp_canon);
+	for (i = 0; i < k; i++)
 		b->first[v[i].idx] = i > 0 && strcmp(v[i].canon,
 		    v[i - 1].canon) == 0 ? b->first[v[i - 1].idx] : v[i].idx;
 	rc = 0;
 done:
-	for (i = 0; v != NULL && i < n; i++)
+	for (i = 0; v != NULL && i < k; i++)
 		free(v[i].canon);
 	free(v);
 	return rc;
+}
+
+/*
+ * Every recipient with a copy gets it exactly once: each one placed is in
+ * its first occurrence's group, and every re-submitted copy names
+ * somebody.  A broken rule here would drop a recipient from the
+ * transaction without a copy: fail closed instead.
+ */
+static int
+check_delivery(const struct outbound_state *b, const struct outbound_copy *c,
+    char *err, size_t errlen)
+{
+	size_t i;
+
+	for (i = 0; i < b->plan->n; i++)
+		if (placed(&b->plan->r[i]) && (b->group_of[i] == (size_t)-1 ||
+		    b->group_of[b->first[i]] != b->group_of[i])) {
+			snprintf(err, errlen, "internal error: recipient %zu "
+			    "has no copy", i + 1);
+			return -1;
+		}
+	for (i = 0; i < c->nextra; i++)
+		if (c->extra[i].nrcpts == 0) {
+			snprintf(err, errlen, "internal error: copy %zu has "
+			    "no recipient", i + 1);
+			return -1;
+		}
+	return 0;
 }
 
 static int
@@ -363,6 +407,14 @@ encrypt_variant(struct outbound_state *b, size_t vi)
 	    b->err, b->errlen)) == NULL)
 		goto done;
 	v->nenc = n;
+	/* Every copy is checked now, before any goes out: a copy that could
+	 * never pass would otherwise fail each retry after the ones before
+	 * it were sent.  They are checked again as they are written. */
+	for (gi = 0; gi < b->ng; gi++)
+		if (b->g[gi].variant == vi && b->g[gi].t.encrypt &&
+		    gi != b->stay && cms_envelope_check(v->env, b->g[gi].slot,
+		    b->err, b->errlen) != 0)
+			goto done;
 	/* Only the copy that stays is written now; the re-submitted ones
 	 * as they are sent (outbound_extra_write). */
 	if (b->stay != (size_t)-1 && b->g[b->stay].variant == vi &&
@@ -629,8 +681,7 @@ outbound_build(struct runtime *rt, const struct message *msg,
 	if (find_duplicates(b) != 0)
 		goto oom;
 	for (i = 0; i < plan->n; i++)
-		if (plan->r[i].action != RA_NOTIFY &&
-		    plan->r[i].action != RA_LIST && place(b, i) != 0)
+		if (placed(&plan->r[i]) && place(b, i) != 0)
 			goto oom;
 	if (b->ng == 0) {
 		snprintf(err, errlen, "no recipient left");
@@ -652,6 +703,8 @@ outbound_build(struct runtime *rt, const struct message *msg,
 		if (i != b->stay && describe_extra(b, i,
 		    &out->extra[out->nextra++]) != 0)
 			goto oom;
+	if (check_delivery(b, out, err, errlen) != 0)
+		return -1;
 	if ((n = out->nextra) > 0) {
 		size_t len = strlen(out->summary);
 

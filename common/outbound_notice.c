@@ -98,7 +98,7 @@ outbound_send_notice(struct runtime *rt, const struct message *msg,
 	/* The notice's journal key: the sender, marked so that it can
 	 * never equal a copy's (recipient lists hold no '<'). */
 	journal_copy_key(notice_key, 1, key, sizeof(key));
-	if (journal_fingerprint(msg, fp, sizeof(fp)) != 0) {
+	if (key[0] == '\0' || journal_fingerprint(msg, fp, sizeof(fp)) != 0) {
 		snprintf(err, errlen, "cannot fingerprint the message");
 		goto done;
 	}

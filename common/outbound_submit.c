@@ -53,6 +53,10 @@ submit_part(struct runtime *rt, const struct message *msg,
 		snprintf(which, sizeof(which), ", recipients %zu-%zu of %zu",
 		    from + 1, from + n, x->nrcpts);
 	journal_copy_key(part.rcpts, n, key, sizeof(key));
+	if (key[0] == '\0') {	/* no hash (out of memory): no record */
+		snprintf(err, errlen, "cannot make the journal key");
+		return -1;
+	}
 	if (journal_has(rt->journal_dir, fp, key)) {
 		log_qid(LOG_LVL_NOTICE, msg->qid, "copy %zu (%s, %zu "
 		    "recipient%s%s) was re-submitted before: not again",
@@ -99,6 +103,12 @@ outbound_submit(struct runtime *rt, const struct message *msg,
 	 * transactions, each journalled on its own.
 	 */
 	for (i = 0; i < c->nextra && rc == 0; i++) {
+		if (c->extra[i].nrcpts == 0) {	/* outbound_build refuses */
+			snprintf(err, errlen, "copy %zu has no recipient",
+			    i + 1);
+			rc = -1;
+			break;
+		}
 		for (from = 0; from < c->extra[i].nrcpts && rc == 0;
 		    from += n) {
 			n = c->extra[i].nrcpts - from;
@@ -106,9 +116,10 @@ outbound_submit(struct runtime *rt, const struct message *msg,
 				n = limit;
 			rc = submit_part(rt, msg, c, i, from, n, fp, helo,
 			    &smtp, err, errlen);
+			/* Each part is the whole message again. */
+			if (rc == 0 && progress != NULL)
+				progress(arg);
 		}
-		if (rc == 0 && progress != NULL)
-			progress(arg);
 	}
 	smtp_close(smtp);
 	return rc;

@@ -261,18 +261,26 @@ start_tls(struct smtp_client *c, const struct sockspec *to, const char *helo,
 }
 
 /*
- * The reply to AUTH, for err: withheld if it repeats the credentials (a
- * server may echo what it got; the password must not reach a log).
+ * The reply to AUTH, for err: its code and enhanced status code only.  A
+ * server may echo what it got, cut or folded so that no search for the
+ * credentials in the text would find them; the password must not reach
+ * a log, so the text never goes there.
  */
 static void
-auth_refused(const struct smtp_reply *r, const char *pass, const char *b64,
-    char *err, size_t errlen)
+auth_refused(const struct smtp_reply *r, char *err, size_t errlen)
 {
-	if (strstr(r->text, pass) != NULL || strstr(r->text, b64) != NULL)
-		snprintf(err, errlen, "AUTH PLAIN refused: %d (reply text "
-		    "withheld: it contains the credentials)", r->code);
-	else
-		snprintf(err, errlen, "AUTH PLAIN refused: %s", r->text);
+	const char *p = r->text + 3;
+	size_t n = 0;
+
+	if (*p == ' ' || *p == '-')
+		p++;
+	/* "5.7.8": digits and dots up to the first space. */
+	while (n < 12 && (isdigit((unsigned char)p[n]) || p[n] == '.'))
+		n++;
+	if (n < 5 || (p[n] != ' ' && p[n] != '\0'))
+		n = 0;
+	snprintf(err, errlen, "AUTH PLAIN refused: %d%s%.*s (reply text "
+	    "withheld)", r->code, n > 0 ? " " : "", (int)n, p);
 }
 
 /*
@@ -301,9 +309,12 @@ authenticate(struct smtp_client *c, char *err, size_t errlen)
 		    "password longer than %d bytes", AUTH_FIELD_MAX);
 		return SMTP_TEMPFAIL;
 	}
-	if (!smtpio_tls_active(&c->io) && !smtpio_peer_is_local(&c->io)) {
-		snprintf(err, errlen, "not sending AUTH credentials without "
-		    "TLS to a server on another host (see ReinjectTLS)");
+	/* Off this host only to a verified server: TLS without a checked
+	 * certificate would hand them to whoever is in between. */
+	if (!smtpio_peer_is_local(&c->io) && (sec->tls != SMTP_TLS_VERIFY ||
+	    !smtpio_tls_active(&c->io))) {
+		snprintf(err, errlen, "not sending AUTH credentials to a "
+		    "server on another host without ReinjectTLS verify");
 		return SMTP_TEMPFAIL;
 	}
 	if (!c->auth_plain) {
@@ -320,8 +331,14 @@ authenticate(struct smtp_client *c, char *err, size_t errlen)
 	n = EVP_EncodeBlock((unsigned char *)line + pre, raw,
 	    (int)(2 + ulen + plen));
 	memcpy(line + pre + (size_t)n, "\r\n", 3);
-	if (smtpio_write(&c->io, line, pre + (size_t)n + 2, err, errlen) < 0 ||
-	    smtpio_reply(&c->io, &r, NULL, NULL, err, errlen) < 0) {
+	if (smtpio_write(&c->io, line, pre + (size_t)n + 2, err, errlen) < 0) {
+		c->broken = true;
+		goto cleanup;
+	}
+	if (smtpio_reply(&c->io, &r, NULL, NULL, err, errlen) < 0) {
+		/* Its reason may quote a malformed reply: withheld too. */
+		snprintf(err, errlen, "no valid reply to AUTH PLAIN (timeout, "
+		    "closed connection or malformed reply; text withheld)");
 		c->broken = true;
 		goto cleanup;
 	}
@@ -329,8 +346,7 @@ authenticate(struct smtp_client *c, char *err, size_t errlen)
 		rc = SMTP_OK;
 		goto cleanup;
 	}
-	line[pre + (size_t)n] = '\0';
-	auth_refused(&r, sec->pass, line + pre, err, errlen);
+	auth_refused(&r, err, errlen);
 	/* 334: the server wants more than we gave; out of step. */
 	if (r.code / 100 == 3)
 		c->broken = true;

@@ -53,9 +53,10 @@ enum smtp_tls {
  *
  * user, pass: NULL for no AUTH; otherwise AUTH PLAIN (RFC 4954, 4616)
  * right after EHLO, and the server must offer it.  Credentials are only
- * sent over TLS or to a peer on this host (unix socket or loopback
- * address, see smtpio_peer_is_local): anything else is a temporary
- * failure, as is a refused AUTH.
+ * sent to a peer on this host (unix socket or loopback address, see
+ * smtpio_peer_is_local) or over TLS with VERIFY: anything else is a
+ * temporary failure, as is a refused AUTH.  A reply to AUTH reaches err
+ * as its code and enhanced status code only.
  */
 struct smtp_security {
 	int tls;			/* enum smtp_tls */

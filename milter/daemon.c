@@ -186,6 +186,18 @@ socket_give(const char *path, const char *spec, char *err, size_t errlen)
 		    "owner", path);
 		goto cleanup;
 	}
+	/*
+	 * The socket bind() just made is ours and has one name.  A hard
+	 * link put there in between (by whoever can write the directory)
+	 * to some other socket would fail one of these: root must not
+	 * give away a socket it did not make.
+	 */
+	if (st.st_nlink != 1 || st.st_uid != geteuid()) {
+		snprintf(err, errlen, "%s: not the socket just made (owner "
+		    "%ld, %ld links); not changing its owner", path,
+		    (long)st.st_uid, (long)st.st_nlink);
+		goto cleanup;
+	}
 	if (fchownat(fd, "", uid, gid, AT_EMPTY_PATH) != 0) {
 		snprintf(err, errlen, "cannot give %s to %s: %s", path, spec,
 		    strerror(errno));

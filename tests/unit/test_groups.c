@@ -1989,45 +1989,42 @@ test_split_and_retry(void **state)
 }
 
 /*
- * 16. A re-submitted copy that fails its self-check as it is written
- * (the test hook gives its envelope one certificate too many): the
- * transaction is dropped before its ".", so the listener queues nothing
- * of it, and the message tempfails.
+ * 16. A re-submitted copy that fails its self-check (the test hook gives
+ * its envelope one certificate too many): outbound_build refuses before
+ * anything is sent (the copies are written only while they are sent, but
+ * all are checked first), so no copy goes out and none would go out on
+ * any retry.  (A failure while a copy is written drops the transaction
+ * before its "."; test_smtpsubmit checks that.)
  */
 static void
-test_selfcheck_while_sending(void **state)
+test_selfcheck_before_sending(void **state)
 {
 	static const char *const rcpts[] = { "<alice@example.test>",
 	    "<bob@example.test>", "<carol@example.test>" };
 	static const char *const hdrs[] = { "From", " s@example.org",
 	    "To", " alice@example.test", "Subject", " check",
 	    "Message-ID", " <check.1@example.org>", NULL };
-	struct run r;
+	struct runtime *rt;
+	struct message *m;
+	struct outbound_plan plan;
+	struct outbound_copy c;
 	char err[512];
 
 	(void)state;
+	rt = make_runtime("default encrypt=required\n", 9);
+	m = make_message(rt, rcpts, 3, hdrs, "Check.\r\n");
+	assert_int_equal(outbound_plan(rt, NULL, m, false, &plan), 0);
 	/* Groups: alice (slot 0, stays), bob (1), carol (2). */
 	outbound_test_corrupt_group = 3;
-	memset(&r, 0, sizeof(r));
-	listener_start(&r.l);
-	r.rt = make_runtime("default encrypt=required\n", r.l.port);
-	r.m = make_message(r.rt, rcpts, 3, hdrs, "Check.\r\n");
-	assert_int_equal(outbound_plan(r.rt, NULL, r.m, false, &r.plan), 0);
-	r.planned = true;
-	assert_int_equal(outbound_build(r.rt, r.m, &r.plan, &r.c, err,
-	    sizeof(err)), 0);
-	r.built = true;
+	assert_int_equal(outbound_build(rt, m, &plan, &c, err, sizeof(err)),
+	    -1);
 	outbound_test_corrupt_group = 0;
-	assert_int_equal(r.c.nextra, 2);
-	assert_int_equal(outbound_submit(r.rt, r.m, &r.c, "test.example",
-	    NULL, NULL, err, sizeof(err)), -1);
-	if (strstr(err, "self-check") == NULL)
+	if (strstr(err, "bcc: self-check:") == NULL)
 		fail_msg("error: %s", err);
-	listener_stop(&r.l);
-	assert_int_equal(r.l.nt, 2);
-	assert_true(r.l.t[0].ended);
-	assert_false(r.l.t[1].ended);
-	run_free(&r);
+	outbound_copy_free(&c);
+	outbound_plan_free(&plan);
+	message_free(m);
+	runtime_release(rt);
 }
 
 /*
@@ -2083,6 +2080,49 @@ test_notice_after_copies(void **state)
 	assert_string_equal(r.l.t[1].rcpts[0], "s@example.org");
 	assert_string_equal(r.l.t[2].rcpts[0], "bob@example.test");
 	assert_string_equal(r.l.t[3].rcpts[0], "s@example.org");
+	run_free(&r);
+}
+
+/*
+ * 18. A mailbox both in a confidential list (no certificate: notified,
+ * no copy) and addressed directly (plain by the default) gets its direct
+ * copy: the list entry, first in the plan, must not count as the "first
+ * occurrence" the direct one waits for (it was dropped from the
+ * transaction with no copy at all).
+ */
+static void
+test_list_member_also_direct(void **state)
+{
+	static const char *const rcpts[] = { "<staff@example.test>",
+	    "<nocert@example.test>", "<bob@example.test>" };
+	static const char *const hdrs[] = { "From", " s@example.org",
+	    "To", " staff@example.test, nocert@example.test, "
+	    "bob@example.test", "Subject", " both",
+	    "Message-ID", " <both.1@example.org>", NULL };
+	static const char *const direct[] = { "nocert@example.test", NULL };
+	static const char *const member[] = { "alice@example.test", NULL };
+	const struct ident *alice_only[] = { &alice, NULL };
+	struct run r;
+	size_t i, nnotify = 0;
+
+	(void)state;
+	run_start(&r, "list staff@example.test = alice@example.test "
+	    "nocert@example.test\n"
+	    "to staff@example.test encrypt=required missing-cert=notify\n"
+	    "default encrypt=opportunistic\n", rcpts, 3, hdrs, "Both.\r\n");
+	for (i = 0; i < r.plan.n; i++)
+		if (r.plan.r[i].action == RA_NOTIFY) {
+			assert_string_equal(r.plan.r[i].list,
+			    "staff@example.test");
+			nnotify++;
+		}
+	assert_int_equal(nnotify, 1);
+	/* bob stays (encrypted), alice's list copy, nocert's plain copy. */
+	assert_copy(&r, copy_of(&r, "nocert@example.test"), direct, NULL);
+	assert_copy(&r, copy_of(&r, "alice@example.test"), member,
+	    alice_only);
+	run_submit(&r);
+	assert_int_equal(r.l.nt, 2);
 	run_free(&r);
 }
 
@@ -2152,8 +2192,9 @@ main(void)
 		cmocka_unit_test(test_forged_marker),
 		cmocka_unit_test(test_forged_marker_passing),
 		cmocka_unit_test(test_split_and_retry),
-		cmocka_unit_test(test_selfcheck_while_sending),
+		cmocka_unit_test(test_selfcheck_before_sending),
 		cmocka_unit_test(test_notice_after_copies),
+		cmocka_unit_test(test_list_member_also_direct),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

@@ -411,8 +411,10 @@ test_auth_not_offered(void **state)
 	}
 }
 
-/* A refused AUTH is temporary; err has the reply unless it echoes the
- * credentials; a 334 leaves the session out of step (no QUIT). */
+/* A refused AUTH is temporary; err has the reply code and enhanced
+ * status only, never the text (an echo of the credentials may be cut or
+ * folded past any search); a 334 leaves the session out of step (no
+ * QUIT). */
 static void
 test_auth_refused_without_secret(void **state)
 {
@@ -421,15 +423,27 @@ test_auth_refused_without_secret(void **state)
 		bool quit;
 	} cases[] = {
 		{ "535 5.7.8 Error: authentication failed\r\n",
-		    "AUTH PLAIN refused: 535 5.7.8 Error: authentication "
-		    "failed", true },
+		    "AUTH PLAIN refused: 535 5.7.8 (reply text withheld)",
+		    true },
 		{ "535 5.7.8 bad AHVzZXIAc2VjcmV0LXB3\r\n",
-		    "535 (reply text withheld", true },
+		    "AUTH PLAIN refused: 535 5.7.8 (reply text withheld)",
+		    true },
 		{ "535 5.7.8 wrong password secret-pw\r\n",
-		    "535 (reply text withheld", true },
+		    "AUTH PLAIN refused: 535 5.7.8 (reply text withheld)",
+		    true },
+		/* An echo cut in two lines: no search would find it. */
+		{ "535-5.7.8 got AHVzZXIAc2Vj\r\n535 5.7.8 cmV0LXB3\r\n",
+		    "AUTH PLAIN refused: 535 5.7.8 (reply text withheld)",
+		    true },
+		{ "535 secret-pw\r\n",
+		    "AUTH PLAIN refused: 535 (reply text withheld)", true },
 		{ "454 4.7.0 temporary authentication failure\r\n",
-		    "refused: 454 4.7.0", true },
-		{ "334 \r\n", "AUTH PLAIN refused: 334", false },
+		    "AUTH PLAIN refused: 454 4.7.0 (reply text withheld)",
+		    true },
+		{ "334 \r\n", "AUTH PLAIN refused: 334 (reply text withheld)",
+		    false },
+		/* A malformed reply: its text is withheld too. */
+		{ "53x secret-pw\r\n", "no valid reply to AUTH PLAIN", false },
 	};
 	struct smtp_security sec = { .tls = SMTP_TLS_NONE, .user = "user",
 	    .pass = "secret-pw" };
@@ -446,6 +460,7 @@ test_auth_refused_without_secret(void **state)
 		if (strstr(err, cases[i].err) == NULL)
 			fail_msg("case %zu: err \"%s\"", i, err);
 		assert_no_secret(err, sec.pass, "AHVzZXIAc2VjcmV0LXB3");
+		assert_null(strstr(err, "AHVzZXIAc2Vj"));
 		assert_null(strstr(f.got, "MAIL"));
 		assert_true((strstr(f.got, "QUIT") != NULL) == cases[i].quit);
 	}
@@ -622,7 +637,9 @@ other_address(char *buf, size_t size)
 	freeifaddrs(ifa);
 }
 
-/* Credentials go to another host only over TLS. */
+/* Credentials go to another host only over TLS with a verified
+ * certificate: neither in clear nor to an unchecked TLS peer (whoever is
+ * in between could be it). */
 static void
 test_auth_needs_tls_off_host(void **state)
 {
@@ -630,7 +647,8 @@ test_auth_needs_tls_off_host(void **state)
 	    .ctx = client_ctx(NULL), .user = "user", .pass = "secret-pw" };
 	struct script s = { .ehlo = "250-fake\r\n250 AUTH PLAIN\r\n" };
 	struct fake f;
-	char addr[INET_ADDRSTRLEN], err[300];
+	char addr[INET_ADDRSTRLEN], err[300], san[64];
+	X509 *cert;
 
 	(void)state;
 	other_address(addr, sizeof(addr));
@@ -641,15 +659,26 @@ test_auth_needs_tls_off_host(void **state)
 	}
 	assert_int_equal(run(&f, &s, pki.ip1, addr, &sec, err, sizeof(err)),
 	    SMTP_TEMPFAIL);
-	assert_non_null(strstr(err, "not sending AUTH credentials without "
-	    "TLS"));
+	assert_non_null(strstr(err, "without ReinjectTLS verify"));
 	assert_null(strstr(f.got, "AUTH"));
-	/* Offered: over TLS they go. */
+	/* STARTTLS offered, but the certificate is not checked (may). */
 	s.ehlo = NULL;
 	assert_int_equal(run(&f, &s, pki.ip1, addr, &sec, err, sizeof(err)),
+	    SMTP_TEMPFAIL);
+	assert_non_null(strstr(err, "without ReinjectTLS verify"));
+	assert_non_null(strstr(f.got, "[TLS]EHLO"));
+	assert_null(strstr(f.got, "AUTH"));
+	SSL_CTX_free(sec.ctx);
+	/* Verified (a certificate for that address): they go. */
+	snprintf(san, sizeof(san), "IP:%s", addr);
+	cert = make_cert(pki.key, 9, san);
+	sec.tls = SMTP_TLS_VERIFY;
+	sec.ctx = client_ctx(cert);
+	assert_int_equal(run(&f, &s, cert, addr, &sec, err, sizeof(err)),
 	    SMTP_OK);
 	assert_non_null(strstr(f.got, "[TLS]EHLO test.example\r\nAUTH PLAIN "));
 	SSL_CTX_free(sec.ctx);
+	X509_free(cert);
 }
 
 /* smtpsec_new: a private user:password file, verify needs a CA file. */
