@@ -1,5 +1,5 @@
 /*
- * mime_int.h -- helpers shared by mime.c, mimebuild.c and mimeprotect.c.
+ * mime_int.h -- helpers shared by mime.c, mimebuild*.c and mimeprotect.c.
  * Not an interface for other modules: use mime.h.
  */
 #ifndef SMIME_MIME_INT_H
