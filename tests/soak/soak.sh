@@ -234,7 +234,7 @@ it_stop_milter
 [ "$IT_MILTER_STATUS" = 0 ] || it_fail "release milter exit status $IT_MILTER_STATUS"
 
 # Phase 2: the same with AddressSanitizer and LeakSanitizer.
-rm -f "$IT_SINK_DIR"/msg.*
+find "$IT_SINK_DIR" -name 'msg.*' -delete	# too many for rm's arguments
 SMIME_MILTER=$SAN_MILTER
 export ASAN_OPTIONS="detect_leaks=1:abort_on_error=0:log_path=$IT_TMP/asan"
 export UBSAN_OPTIONS="print_stacktrace=1:log_path=$IT_TMP/ubsan"
