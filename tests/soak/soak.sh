@@ -51,16 +51,19 @@ if [ ! -f "$PKI/manifest.tsv" ]; then
 fi
 
 it_init
+# Copies of what the milter reads from the PKI: a test run elsewhere may
+# make a new PKI in the same place while this one runs for minutes.
 mkdir -p "$IT_CERT_DIR"
 for n in alice-rsa2048 bob-rsa3072 carol-ec256 victor-multi; do
 	cat "$PKI/certs/$n.pem" "$PKI/ca/chain.pem" >"$IT_CERT_DIR/$n.pem"
 done
+cp "$PKI/ca/anchors.pem" "$IT_TMP/anchors.pem"
 cat >"$IT_TMP/policy" <<'EOP'
 default encrypt=required missing-cert=reject
 to nocert@example.test encrypt=required missing-cert=plain
 list team@example.test = alice@example.test bob@example.test carol@example.test
 EOP
-MILTER_LINES=("PolicyFile $IT_TMP/policy" "TrustAnchors $PKI/ca/anchors.pem"
+MILTER_LINES=("PolicyFile $IT_TMP/policy" "TrustAnchors $IT_TMP/anchors.pem"
     "ReinjectSocket inet:$IT_REINJECT_PORT@127.0.0.1" "LogLevel info")
 
 # The clients: each runs until DEADLINE and writes one line per message
