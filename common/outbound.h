@@ -169,7 +169,8 @@ void outbound_copy_free(struct outbound_copy *c);
  * after the copies (the notice) tempfails the original, and its retry
  * must not send them again.
  */
-void outbound_delivered(struct runtime *rt, const struct message *msg);
+void outbound_delivered(struct runtime *rt, const struct message *msg,
+    const struct outbound_copy *c, const struct outbound_plan *plan);
 
 /*
  * Write re-submitted copy i of c (from outbound_build) as a whole

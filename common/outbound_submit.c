@@ -6,6 +6,7 @@
  * (journal.h) makes a retry after a failure half-way skip the copies that
  * went out.
  */
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -126,10 +127,19 @@ outbound_submit(struct runtime *rt, const struct message *msg,
 }
 
 void
-outbound_delivered(struct runtime *rt, const struct message *msg)
+outbound_delivered(struct runtime *rt, const struct message *msg,
+    const struct outbound_copy *c, const struct outbound_plan *plan)
 {
 	char fp[JOURNAL_KEY_LEN + 1];
+	bool notice = false;
+	size_t i;
 
+	/* Nothing re-submitted, no notice: no record, and no reason to
+	 * hash the whole body again. */
+	for (i = 0; i < plan->n && msg->sender[0] != '\0' && !notice; i++)
+		notice = plan->r[i].action == RA_NOTIFY;
+	if (c->nextra == 0 && !notice)
+		return;
 	/* The record has done its job.  Kept, a later message that
 	 * happens to look the same would lose its copies. */
 	if (journal_fingerprint(msg, fp, sizeof(fp)) == 0)

@@ -476,7 +476,7 @@ eom_deliver(SMFICTX *ctx, struct conn *conn, const struct message *work,
 		outbound_copy_free(&copy);
 		return reply_for(ctx, conn, OUT_TEMPFAIL, err);
 	}
-	outbound_delivered(conn->rt, work);
+	outbound_delivered(conn->rt, work, &copy, plan);
 	/* With other recipients the original stays for them. */
 	discard = (plan->verdict == PLAN_DISCARD || copy.discard) && !others;
 	log_qid(LOG_LVL_INFO, msg->qid, "action=%s from=<%s> nrcpt=%zu "

@@ -2070,7 +2070,7 @@ test_notice_after_copies(void **state)
 			assert_non_null(strstr(err, "451 4.3.0"));
 			continue;	/* tempfailed: no outbound_delivered */
 		}
-		outbound_delivered(r.rt, r.m);
+		outbound_delivered(r.rt, r.m, &r.c, &r.plan);
 	}
 	listener_stop(&r.l);
 	/* bob's copy; the notice (retry); bob's copy and the notice again
