@@ -73,6 +73,19 @@ outbound_send_notice(struct runtime *rt, const struct message *msg,
 		free(e);
 		return 0;
 	}
+	/* The notice's journal key: a one-word "recipient list" no copy
+	 * can have (every recipient address has an '@'). */
+	journal_copy_key(notice_key, 1, key, sizeof(key));
+	if (key[0] == '\0' || journal_fingerprint(msg, fp, sizeof(fp)) != 0) {
+		snprintf(err, errlen, "cannot fingerprint the message");
+		goto done;
+	}
+	if (journal_has(rt->journal_dir, fp, key)) {
+		log_qid(LOG_LVL_NOTICE, msg->qid, "the notice to <%s> was "
+		    "sent before: not again", msg->sender);
+		rc = 0;
+		goto done;
+	}
 	if (strchr(cfg->notice_from, '@') != NULL)
 		snprintf(from, sizeof(from), "%s", cfg->notice_from);
 	else
@@ -95,19 +108,6 @@ outbound_send_notice(struct runtime *rt, const struct message *msg,
 	if (notice_build(&info, e, n, &s, err, errlen) != 0)
 		goto done;
 	rcpt[0] = msg->sender;
-	/* The notice's journal key: the sender, marked so that it can
-	 * never equal a copy's (recipient lists hold no '<'). */
-	journal_copy_key(notice_key, 1, key, sizeof(key));
-	if (key[0] == '\0' || journal_fingerprint(msg, fp, sizeof(fp)) != 0) {
-		snprintf(err, errlen, "cannot fingerprint the message");
-		goto done;
-	}
-	if (journal_has(rt->journal_dir, fp, key)) {
-		log_qid(LOG_LVL_NOTICE, msg->qid, "the notice to <%s> was "
-		    "sent before: not again", msg->sender);
-		rc = 0;
-		goto done;
-	}
 	if (smtp_submit(&cfg->reinject, hostname, rt->reinject_sec, "", rcpt,
 	    1, sp, NOTICE_TIMEOUT, err, errlen) != SMTP_OK)
 		goto done;
