@@ -13,6 +13,10 @@
 #      milter again: it saw one message, only from daemon MTA.
 #   2. F=T: with the milter stopped, Sendmail answers 4xx and queues
 #      nothing; the milter-free port still accepts and delivers.
+#   3. Re-submission impossible (ReinjectSocket points at a closed port):
+#      the milter tempfails at end-of-data, Sendmail answers 4xx and
+#      queues nothing; with the listener back, the retry delivers the four
+#      copies once each.
 #
 # Skips (exit 77) if the packages cannot be downloaded or their libraries
 # are missing.
@@ -58,4 +62,30 @@ sleep 1
 IT_PORT=$IT_REINJECT_PORT it_smtp_send "$DS_FROM" nocert@example.test "$IT_TMP/msg2.eml" \
     >/dev/null || it_fail "the reinjection port refused mail with the milter down"
 sm_wait_delivered 1 30 || it_fail "nothing delivered from the reinjection port"
-it_pass "milter down: $reply"
+
+# 3. Re-submission impossible: 4xx, nothing delivered or queued; then the
+# retry delivers every copy once.
+rm -f "$IT_SINK_DIR"/*
+it_start_milter "${DS_MILTER_LINES[@]}" "ReinjectSocket inet:$(it_free_port)@127.0.0.1"
+ds_message "$IT_TMP/msg3.eml" 3
+if it_smtp_send "$DS_FROM" "$DS_RCPTS" "$IT_TMP/msg3.eml" >/dev/null 2>"$IT_TMP/refused3"; then
+    it_fail "accepted although the copies could not be re-submitted"
+fi
+grep -Eq "(-> |: )4[0-9][0-9][ -]" "$IT_TMP/refused3" || it_fail "not a 4xx: $(cat "$IT_TMP/refused3")"
+sleep 1
+[ "$(it_sink_count)" = 0 ] || it_fail "$(it_sink_count) copies delivered after a tempfail"
+[ "$(sm_queue_count)" = 0 ] || it_fail "$(sm_queue_count) messages queued after a tempfail"
+it_stop_milter
+it_start_milter "${DS_MILTER_LINES[@]}" "ReinjectSocket inet:$IT_REINJECT_PORT@127.0.0.1"
+it_smtp_send "$DS_FROM" "$DS_RCPTS" "$IT_TMP/msg3.eml" >/dev/null || it_fail "retry refused"
+sm_wait_delivered 4 60 || it_fail "retry: $(it_sink_count) copies, expected 4"
+sleep 1
+[ "$(it_sink_count)" = 4 ] || it_fail "retry: $(it_sink_count) copies, expected 4"
+for r in alice bob carol victor nocert; do
+    n=0
+    for f in $(it_sink_files); do
+        it_sink_envelope "$f" | grep -q "^RCPT <$r@" && n=$((n + 1))
+    done
+    [ "$n" = 1 ] || it_fail "retry: $r got $n copies"
+done
+it_pass "milter down: $reply; re-submission down: 4xx, then every copy once"
