@@ -15,11 +15,13 @@
  * copy and the notice were accepted by the MTA), and none is sent twice
  * after a failure on the milter's side unless the journal itself is lost
  * between the failure and the retry, or the retry comes after
- * JOURNAL_MAX_AGE.  Not covered: the MTA failing the original after the
- * milter accepted it (its reply lost, its own write error); the record
- * is gone by then, so the retry sends the copies again.  Keeping records
- * after acceptance would make an identical later message lose its
- * copies, and a duplicate is the lesser harm.
+ * JOURNAL_MAX_AGE.  Not covered: the original failing after the last
+ * hand-over (the milter killed before its reply, the reply lost, the
+ * MTA's own write error); the last part is not recorded when no notice
+ * follows it (nothing of ours can fail after it), and the record is gone
+ * once the original is accepted, so such a retry sends the copies again.
+ * Keeping records after acceptance would make an identical later message
+ * lose its copies, and a duplicate is the lesser harm.
  */
 #ifndef SMIME_JOURNAL_H
 #define SMIME_JOURNAL_H

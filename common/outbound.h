@@ -135,6 +135,7 @@ struct outbound_copy {
 	size_t nextra;
 	bool discard;		/* only list members: all re-submitted */
 	char summary[300];	/* "encrypted aes256-gcm to 2; +2 copies" */
+	bool notice_follows;	/* a notice goes out after the copies */
 	/* What the extra copies are written from (outbound_build.c);
 	 * it refers to the message and plan, which must outlive it. */
 	struct outbound_state *state;
@@ -205,6 +206,11 @@ int outbound_strip_requests(struct runtime *rt, const struct message *msg,
 int outbound_send_notice(struct runtime *rt, const struct message *msg,
     const struct outbound_plan *plan, const char *hostname, char *err,
     size_t errlen);
+
+/* Does outbound_send_notice() have somebody to tell (RA_NOTIFY
+ * recipients, and a sender that is not the null sender)? */
+bool outbound_notice_due(const struct message *msg,
+    const struct outbound_plan *plan);
 
 /*
  * SPEC M9: if msg is S/MIME-encrypted and goes to confidential lists

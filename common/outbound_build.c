@@ -705,6 +705,7 @@ outbound_build(struct runtime *rt, const struct message *msg,
 			goto oom;
 	if (check_delivery(b, out, err, errlen) != 0)
 		return -1;
+	out->notice_follows = outbound_notice_due(msg, plan);
 	if ((n = out->nextra) > 0) {
 		size_t len = strlen(out->summary);
 

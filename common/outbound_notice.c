@@ -34,6 +34,18 @@ header_value(const struct message *msg, const char *name)
 	return h != NULL ? h->value : NULL;
 }
 
+bool
+outbound_notice_due(const struct message *msg,
+    const struct outbound_plan *plan)
+{
+	size_t i;
+
+	for (i = 0; i < plan->n && msg->sender[0] != '\0'; i++)
+		if (plan->r[i].action == RA_NOTIFY)
+			return true;
+	return false;
+}
+
 int
 outbound_send_notice(struct runtime *rt, const struct message *msg,
     const struct outbound_plan *plan, const char *hostname, char *err,

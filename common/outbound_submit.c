@@ -42,7 +42,7 @@ produce_copy(void *arg, const struct sink *out, char *err, size_t errlen)
 static int
 submit_part(struct runtime *rt, const struct message *msg,
     const struct outbound_copy *c, size_t i, size_t from, size_t n,
-    const char *fp, const char *helo, struct smtp_client **smtp,
+    bool last, const char *fp, const char *helo, struct smtp_client **smtp,
     char *err, size_t errlen)
 {
 	const struct config *cfg = rt->cfg;
@@ -73,7 +73,14 @@ submit_part(struct runtime *rt, const struct message *msg,
 	if (smtp_send_stream(*smtp, msg->sender, part.rcpts, n, produce_copy,
 	    &part, err, errlen) != SMTP_OK)
 		return -1;
-	if (journal_add(rt->journal_dir, fp, key, err, errlen) != 0)
+	/*
+	 * The record is for a retry after a failure further on.  After the
+	 * last part nothing can fail on our side but the notice: without
+	 * one, recording it (a file made, synced and removed again for
+	 * nearly every message with a Bcc recipient) buys nothing.
+	 */
+	if ((!last || c->notice_follows) &&
+	    journal_add(rt->journal_dir, fp, key, err, errlen) != 0)
 		/* It went out; a retry may send it again.  Say so. */
 		log_qid(LOG_LVL_ERROR, msg->qid, "%s", err);
 	log_qid(LOG_LVL_INFO, msg->qid, "copy %zu re-submitted: %s, %zu "
@@ -115,8 +122,9 @@ outbound_submit(struct runtime *rt, const struct message *msg,
 			n = c->extra[i].nrcpts - from;
 			if (limit > 0 && n > limit)
 				n = limit;
-			rc = submit_part(rt, msg, c, i, from, n, fp, helo,
-			    &smtp, err, errlen);
+			rc = submit_part(rt, msg, c, i, from, n,
+			    i + 1 == c->nextra && from + n ==
+			    c->extra[i].nrcpts, fp, helo, &smtp, err, errlen);
 			/* Each part is the whole message again. */
 			if (rc == 0 && progress != NULL)
 				progress(arg);
@@ -131,14 +139,10 @@ outbound_delivered(struct runtime *rt, const struct message *msg,
     const struct outbound_copy *c, const struct outbound_plan *plan)
 {
 	char fp[JOURNAL_KEY_LEN + 1];
-	bool notice = false;
-	size_t i;
 
-	/* Nothing re-submitted, no notice: no record, and no reason to
-	 * hash the whole body again. */
-	for (i = 0; i < plan->n && msg->sender[0] != '\0' && !notice; i++)
-		notice = plan->r[i].action == RA_NOTIFY;
-	if (c->nextra == 0 && !notice)
+	/* No record without a copy or a notice, and then no reason to hash
+	 * the whole body again. */
+	if (c->nextra == 0 && !outbound_notice_due(msg, plan))
 		return;
 	/* The record has done its job.  Kept, a later message that
 	 * happens to look the same would lose its copies. */

@@ -40,6 +40,7 @@
 #include <cmocka.h>
 
 #include <netinet/in.h>
+#include <dirent.h>
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -2126,6 +2127,58 @@ test_list_member_also_direct(void **state)
 	run_free(&r);
 }
 
+/* Files in directory path (0 if it does not exist). */
+static size_t
+count_files(const char *path)
+{
+	DIR *d = opendir(path);
+	struct dirent *e;
+	size_t n = 0;
+
+	while (d != NULL && (e = readdir(d)) != NULL)
+		if (e->d_name[0] != '.')
+			n++;
+	if (d != NULL)
+		closedir(d);
+	return n;
+}
+
+/*
+ * 19. The journal records what a later failure would make a retry send
+ * again: nothing for a message whose only re-submitted copy is its last
+ * act (no file made, synced and removed for every Bcc message), a record
+ * for every copy but the last when there are several.
+ */
+static void
+test_journal_only_when_needed(void **state)
+{
+	static const char *const one[] = { "<alice@example.test>",
+	    "<bob@example.test>" };
+	static const char *const two[] = { "<alice@example.test>",
+	    "<bob@example.test>", "<carol@example.test>" };
+	static const char *const hdrs[] = { "From", " s@example.org",
+	    "To", " alice@example.test", "Subject", " journal",
+	    "Message-ID", " <journal.1@example.org>", NULL };
+	struct run r;
+	char err[512];
+
+	(void)state;
+	run_start(&r, "default encrypt=required\n", one, 2, hdrs, "J.\r\n");
+	assert_int_equal(r.c.nextra, 1);
+	assert_int_equal(outbound_submit(r.rt, r.m, &r.c, "test.example",
+	    NULL, NULL, err, sizeof(err)), 0);
+	assert_int_equal(count_files(r.rt->journal_dir), 0);
+	run_free(&r);
+	run_start(&r, "default encrypt=required\n", two, 3, hdrs, "J.\r\n");
+	assert_int_equal(r.c.nextra, 2);
+	assert_int_equal(outbound_submit(r.rt, r.m, &r.c, "test.example",
+	    NULL, NULL, err, sizeof(err)), 0);
+	assert_int_equal(count_files(r.rt->journal_dir), 1);
+	outbound_delivered(r.rt, r.m, &r.c, &r.plan);
+	assert_int_equal(count_files(r.rt->journal_dir), 0);
+	run_free(&r);
+}
+
 /* ------------------------------------------------------------------ main */
 
 static int
@@ -2195,6 +2248,7 @@ main(void)
 		cmocka_unit_test(test_selfcheck_before_sending),
 		cmocka_unit_test(test_notice_after_copies),
 		cmocka_unit_test(test_list_member_also_direct),
+		cmocka_unit_test(test_journal_only_when_needed),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
