@@ -244,10 +244,8 @@ addr_prepare(const struct policy *p, const char *s, struct addr *a)
 
 	memset(a, 0, sizeof(*a));
 	/* Longer than any valid address: only "*" can match it. */
-	if (len == 0 || len >= sizeof(a->lower))
+	if (len == 0 || policy_address_key(s, a->lower, sizeof(a->lower)) != 0)
 		return;
-	memcpy(a->lower, s, len + 1);
-	policy_lower(a->lower);
 	if ((d = strrchr(a->lower, '@')) == NULL || d[1] == '\0')
 		return;
 	a->domain = d + 1;

@@ -119,4 +119,12 @@ void policy_settings_init(struct policy_settings *s);
 /* Lowercase ASCII in place. */
 void policy_lower(char *s);
 
+/*
+ * The form rules, lists and groups match an address by: its canonical
+ * form (address.h: quoting and source routes gone), lower-cased; the text
+ * itself, lower-cased, if it is not an address.  0, or -1 if it does not
+ * fit outlen.
+ */
+int policy_address_key(const char *in, char *out, size_t outlen);
+
 #endif

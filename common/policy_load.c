@@ -295,10 +295,9 @@ policy_list_members(const struct policy *p, const char *address,
 
 	*members = NULL;
 	*n = 0;
-	if (p->nlists == 0 || strlen(address) >= sizeof(lower))
+	if (p->nlists == 0 || policy_address_key(address, lower,
+	    sizeof(lower)) != 0)
 		return 0;
-	snprintf(lower, sizeof(lower), "%s", address);
-	policy_lower(lower);
 	key.address = lower;
 	if ((l = bsearch(&key, p->lists, p->nlists, sizeof(*l),
 	    cmp_list)) == NULL)

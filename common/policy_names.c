@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "address.h"
 #include "policy_int.h"
 
 void
@@ -33,6 +34,24 @@ policy_lower(char *s)
 	for (; *s != '\0'; s++)
 		if (*s >= 'A' && *s <= 'Z')
 			*s = (char)(*s - 'A' + 'a');
+}
+
+int
+policy_address_key(const char *in, char *out, size_t outlen)
+{
+	/*
+	 * Every spelling of one mailbox must meet the same rules, lists
+	 * and groups: "nocert"@x, <@relay:nocert@x> and nocert@x are one
+	 * mailbox to the MTA, which routes them alike.  Not an address
+	 * (the policy's own words, "<>"): the text as it is.
+	 */
+	if (address_canonical(in, out, outlen) < 0) {
+		if (strlen(in) >= outlen)
+			return -1;
+		memcpy(out, in, strlen(in) + 1);
+	}
+	policy_lower(out);
+	return 0;
 }
 
 const char *

@@ -260,6 +260,8 @@ reject_at_rcpt(struct conn *conn, const char *rcpt, char *reply,
 	struct policy_decision d;
 	struct cert_result res;
 	struct policy *p;
+	const char *const *members;
+	size_t nmembers;
 	bool reject = false;
 
 	if (!cfg->reject_at_rcpt || cfg->mode == MODE_INBOUND ||
@@ -267,6 +269,12 @@ reject_at_rcpt(struct conn *conn, const char *rcpt, char *reply,
 		return false;
 	p = policy_retain(conn->policy);
 	policy_decide(p, conn->msg->sender, rcpt, &d);
+	/* A confidential list has no certificate of its own: its members
+	 * decide, at end-of-data.  (-1, members not known now: the same.) */
+	if (policy_list_members(p, rcpt, &members, &nmembers) != 0) {
+		policy_release(p);
+		return false;
+	}
 	if (!d.unavailable && d.s.encrypt == POL_ENCRYPT_REQUIRED &&
 	    d.s.missing_cert == POL_MISSING_REJECT && !d.s.allow_plain_ok) {
 		reject = certlookup_find(conn->rt->certs, rcpt, &res) ==

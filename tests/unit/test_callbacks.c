@@ -284,6 +284,37 @@ test_no_config_tempfails(void **state)
 	smime_filter.xxfi_close(as_ctx(&s));
 }
 
+/* A confidential list has no certificate of its own: RejectAtRcpt (on by
+ * default) must not refuse it for that; its members decide later. */
+static void
+test_rcpt_list_not_rejected(void **state)
+{
+	struct stub_ctx s = { 0 };
+	char path[300], line[400];
+	FILE *f;
+	sfsistat rc;
+
+	(void)state;
+	snprintf(path, sizeof(path), "%s/policy", spool_dir);
+	f = fopen(path, "w");
+	assert_non_null(f);
+	fputs("list staff@example.test = alice@example.test\n"
+	    "to staff@example.test encrypt=required missing-cert=reject\n"
+	    "default encrypt=opportunistic\n", f);
+	fclose(f);
+	snprintf(line, sizeof(line), "PolicyFile %s\n", path);
+	install_config(line);
+	assert_int_equal(do_connect(&s), SMFIS_CONTINUE);	/* not loopback */
+	assert_int_equal(envfrom(&s, "<a@example.org>"), SMFIS_CONTINUE);
+	rc = envrcpt(&s, "<staff@example.test>");
+	smime_filter.xxfi_close(as_ctx(&s));
+	runtime_install(NULL);
+	unlink(path);
+	if (rc != SMFIS_CONTINUE)
+		fail_msg("RCPT TO:<staff@example.test> (a confidential list) "
+		    "refused: %s %s %s", s.rcode, s.xcode, s.text);
+}
+
 int
 main(void)
 {
@@ -295,6 +326,7 @@ main(void)
 		cmocka_unit_test(test_in_flight_message_keeps_its_config),
 		cmocka_unit_test(test_close_without_connect),
 		cmocka_unit_test(test_no_config_tempfails),
+		cmocka_unit_test(test_rcpt_list_not_rejected),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

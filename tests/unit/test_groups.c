@@ -2179,6 +2179,48 @@ test_journal_only_when_needed(void **state)
 	run_free(&r);
 }
 
+/*
+ * 20. The same mailbox in another spelling meets the same rules and
+ * lists: "staff"@x is the confidential list staff@x (expanded, not a
+ * plain copy to the list address for the MTA to expand), and
+ * "nocert"@x falls under nocert@x's required/reject rule.
+ */
+static void
+test_quoted_spelling_same_rules(void **state)
+{
+	static const char *const list_rcpt[] = { "<\"staff\"@example.test>" };
+	static const char *const nocert_rcpt[] = {
+	    "<\"nocert\"@example.test>" };
+	static const char *const hdrs[] = { "From", " s@example.org",
+	    "To", " staff@example.test", "Subject", " quoted",
+	    "Message-ID", " <quoted.1@example.org>", NULL };
+	struct runtime *rt;
+	struct message *m;
+	struct outbound_plan plan;
+	struct run r;
+
+	(void)state;
+	run_start(&r, "list staff@example.test = alice@example.test "
+	    "bob@example.test\n"
+	    "to staff@example.test encrypt=required missing-cert=reject\n"
+	    "default encrypt=opportunistic\n", list_rcpt, 1, hdrs,
+	    "List secret.\r\n");
+	if (r.plan.r[0].action != RA_LIST)
+		fail_msg("\"staff\"@example.test: %s (%s), not the list",
+		    rcpt_action_name(r.plan.r[0].action), r.plan.r[0].why);
+	run_free(&r);
+	rt = make_runtime("to nocert@example.test encrypt=required "
+	    "missing-cert=reject\ndefault encrypt=opportunistic\n", 9);
+	m = make_message(rt, nocert_rcpt, 1, hdrs, "Secret.\r\n");
+	assert_int_equal(outbound_plan(rt, NULL, m, false, &plan), 0);
+	if (plan.verdict != PLAN_REJECT)
+		fail_msg("\"nocert\"@example.test: verdict %d: %s",
+		    plan.verdict, plan.log);
+	outbound_plan_free(&plan);
+	message_free(m);
+	runtime_release(rt);
+}
+
 /* ------------------------------------------------------------------ main */
 
 static int
@@ -2249,6 +2291,7 @@ main(void)
 		cmocka_unit_test(test_notice_after_copies),
 		cmocka_unit_test(test_list_member_also_direct),
 		cmocka_unit_test(test_journal_only_when_needed),
+		cmocka_unit_test(test_quoted_spelling_same_rules),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
