@@ -79,7 +79,8 @@ struct outbound_state {
 	size_t ng;
 	size_t *open;		/* groups others may still join */
 	size_t nopen;
-	size_t *first;		/* per recipient: its first occurrence */
+	size_t *first;		/* per recipient: its mailbox's chosen one */
+	bool *skip;		/* per recipient: no copy (find_duplicates) */
 	size_t *group_of;	/* per recipient: its group, once placed */
 	struct variant *v;
 	size_t nv;
@@ -140,38 +141,51 @@ cmp_canon(const void *a, const void *b)
 	return c != 0 ? c : x->idx < y->idx ? -1 : x->idx > y->idx;
 }
 
-/* Is r put into a group (it gets a copy), or only told about / expanded? */
-static bool
-placed(const struct rcpt_plan *r)
+/*
+ * How strict an occurrence of a mailbox is.  One mailbox may come under
+ * several rules (addressed directly and through a list, or spelt twice):
+ * it gets one copy, under its strictest occurrence, whatever the order of
+ * the envelope.  Encryption beats everything; "required but no
+ * certificate" (notify: nothing is sent) beats signed-only and plain, so
+ * no rule that asks for encryption is undone by a laxer one.
+ */
+static int
+strictness(enum rcpt_action a)
 {
-	return r->action != RA_NOTIFY && r->action != RA_LIST;
+	switch (a) {
+	case RA_ENCRYPT: return 3;
+	case RA_NOTIFY: return 2;
+	case RA_SIGN: return 1;
+	default: return 0;
+	}
 }
 
 /*
- * first[i]: the first recipient that gets a copy with i's canonical
- * address (address.h).  Only those count: a mailbox that is both a list
- * member without a certificate (notified, never placed) and addressed
- * directly must get its direct copy, which would otherwise wait for a
- * first occurrence that never comes.  Sorting keeps this linear-
+ * first[i]: the occurrence whose treatment i's mailbox (its canonical
+ * address, address.h) gets: the strictest, and of those the first.
+ * skip[i]: i gets no copy -- a list (expanded instead), or a mailbox
+ * whose strictest occurrence is notified.  Sorting keeps this linear-
  * logarithmic for thousands of recipients.
  */
 static int
 find_duplicates(struct outbound_state *b)
 {
-	size_t n = b->plan->n, i, k = 0;
+	size_t n = b->plan->n, i, k = 0, start, best, j;
 	struct canon_ref *v = calloc(n + 1, sizeof(*v));
 	int rc = -1;
 
 	b->first = calloc(n + 1, sizeof(*b->first));
 	b->group_of = calloc(n + 1, sizeof(*b->group_of));
-	if (v == NULL || b->first == NULL || b->group_of == NULL)
+	b->skip = calloc(n + 1, sizeof(*b->skip));
+	if (v == NULL || b->first == NULL || b->group_of == NULL ||
+	    b->skip == NULL)
 		goto done;
 	for (i = 0; i < n; i++) {
 		char buf[ADDRESS_MAX + 1];
 
 		b->group_of[i] = (size_t)-1;
 		b->first[i] = i;
-		if (!placed(&b->plan->r[i]))
+		if ((b->skip[i] = b->plan->r[i].action == RA_LIST))
 			continue;
 		if (address_canonical(b->plan->r[i].addr, buf, sizeof(buf)) < 0)
 			snprintf(buf, sizeof(buf), "%s", b->plan->r[i].addr);
@@ -181,9 +195,20 @@ find_duplicates(struct outbound_state *b)
 	}
 	if (k > 1)
 		qsort(v, k, sizeof(*v), cmp_canon);
-	for (i = 0; i < k; i++)
-		b->first[v[i].idx] = i > 0 && strcmp(v[i].canon,
-		    v[i - 1].canon) == 0 ? b->first[v[i - 1].idx] : v[i].idx;
+	/* Runs of one mailbox, in index order within each run. */
+	for (start = 0; start < k; start = j) {
+		best = v[start].idx;
+		for (j = start + 1; j < k && strcmp(v[j].canon,
+		    v[start].canon) == 0; j++)
+			if (strictness(b->plan->r[v[j].idx].action) >
+			    strictness(b->plan->r[best].action))
+				best = v[j].idx;
+		for (i = start; i < j; i++) {
+			b->first[v[i].idx] = best;
+			b->skip[v[i].idx] = b->plan->r[best].action ==
+			    RA_NOTIFY;
+		}
+	}
 	rc = 0;
 done:
 	for (i = 0; v != NULL && i < k; i++)
@@ -205,7 +230,7 @@ check_delivery(const struct outbound_state *b, const struct outbound_copy *c,
 	size_t i;
 
 	for (i = 0; i < b->plan->n; i++)
-		if (placed(&b->plan->r[i]) && (b->group_of[i] == (size_t)-1 ||
+		if (!b->skip[i] && (b->group_of[i] == (size_t)-1 ||
 		    b->group_of[b->first[i]] != b->group_of[i])) {
 			snprintf(err, errlen, "internal error: recipient %zu "
 			    "has no copy", i + 1);
@@ -647,6 +672,7 @@ outbound_state_free(struct outbound_state *b)
 	free(b->g);
 	free(b->open);
 	free(b->first);
+	free(b->skip);
 	free(b->group_of);
 	for (i = 0; i < b->nv; i++) {
 		cms_envelope_free(b->v[i].env);
@@ -680,8 +706,13 @@ outbound_build(struct runtime *rt, const struct message *msg,
 	b->errlen = errlen;
 	if (find_duplicates(b) != 0)
 		goto oom;
+	/* Each mailbox's chosen occurrence first: it makes the group the
+	 * others join. */
 	for (i = 0; i < plan->n; i++)
-		if (placed(&plan->r[i]) && place(b, i) != 0)
+		if (!b->skip[i] && b->first[i] == i && place(b, i) != 0)
+			goto oom;
+	for (i = 0; i < plan->n; i++)
+		if (!b->skip[i] && b->first[i] != i && place(b, i) != 0)
 			goto oom;
 	if (b->ng == 0) {
 		snprintf(err, errlen, "no recipient left");

@@ -10,6 +10,7 @@
 
 #include "addrlist.h"
 #include "certlookup.h"
+#include "address.h"
 #include "config.h"
 #include "message.h"
 #include "marker.h"
@@ -397,6 +398,75 @@ check_marker(struct runtime *rt, const struct message *msg,
 		plan->forged_marker = true;
 }
 
+struct mailbox_ref {
+	char *canon;
+	size_t idx;
+};
+
+static int
+cmp_mailbox(const void *a, const void *b)
+{
+	const struct mailbox_ref *x = a, *y = b;
+	int c = strcmp(x->canon, y->canon);
+
+	return c != 0 ? c : x->idx < y->idx ? -1 : x->idx > y->idx;
+}
+
+/*
+ * One mailbox under several rules (addressed directly and through a
+ * list, or spelt twice) gets one copy, under its strictest occurrence
+ * (outbound_build.c).  When that is "encryption required, no
+ * certificate: notify", its laxer occurrences (plain, signed-only) are
+ * notified too: no copy in clear goes out, and the notice names the
+ * mailbox where it was addressed directly.  0, or -1 when out of memory.
+ */
+static int
+notify_whole_mailbox(struct outbound_plan *plan)
+{
+	struct mailbox_ref *v = calloc(plan->n + 1, sizeof(*v));
+	size_t i, k = 0, start, j;
+	bool notify;
+	int rc = -1;
+
+	if (v == NULL)
+		return -1;
+	for (i = 0; i < plan->n; i++) {
+		char buf[ADDRESS_MAX + 1];
+
+		if (plan->r[i].action == RA_LIST)
+			continue;
+		if (address_canonical(plan->r[i].addr, buf, sizeof(buf)) < 0)
+			snprintf(buf, sizeof(buf), "%s", plan->r[i].addr);
+		if ((v[k].canon = strdup(buf)) == NULL)
+			goto done;
+		v[k++].idx = i;
+	}
+	if (k > 1)
+		qsort(v, k, sizeof(*v), cmp_mailbox);
+	for (start = 0; start < k; start = j) {
+		notify = plan->r[v[start].idx].action == RA_NOTIFY;
+		for (j = start + 1; j < k && strcmp(v[j].canon,
+		    v[start].canon) == 0; j++)
+			notify |= plan->r[v[j].idx].action == RA_NOTIFY;
+		for (i = start; notify && i < j; i++) {
+			struct rcpt_plan *r = &plan->r[v[i].idx];
+
+			if (r->action != RA_PLAIN && r->action != RA_SIGN)
+				continue;
+			r->action = RA_NOTIFY;
+			snprintf(r->why, sizeof(r->why), "another rule for this "
+			    "mailbox requires encryption and no usable "
+			    "certificate is known");
+		}
+	}
+	rc = 0;
+done:
+	for (i = 0; i < k; i++)
+		free(v[i].canon);
+	free(v);
+	return rc;
+}
+
 int
 outbound_plan(struct runtime *rt, struct policy *policy,
     const struct message *msg, bool internal, struct outbound_plan *plan)
@@ -459,6 +529,8 @@ outbound_plan(struct runtime *rt, struct policy *policy,
 			snprintf(plan->r[i].why, sizeof(plan->r[i].why),
 			    "not signed: %s", plan->sign_why);
 		}
+	if (notify_whole_mailbox(plan) != 0)
+		return -1;
 	decide_verdict(rt->cfg, plan);
 	summarise(plan);
 	return 0;

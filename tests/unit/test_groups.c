@@ -2085,14 +2085,21 @@ test_notice_after_copies(void **state)
 }
 
 /*
- * 18. A mailbox both in a confidential list (no certificate: notified,
- * no copy) and addressed directly (plain by the default) gets its direct
- * copy: the list entry, first in the plan, must not count as the "first
- * occurrence" the direct one waits for (it was dropped from the
- * transaction with no copy at all).
+ * 18. One mailbox under several rules gets one copy under the strictest,
+ * whatever the order of the envelope:
+ *  - nocert, a list member whose list requires encryption (no
+ *    certificate: notify) and also addressed directly (plain by the
+ *    default): nothing in clear; both occurrences are notified, the
+ *    notice names the list and nocert (not as a member);
+ *  - bob, a member of a list that never encrypts and addressed directly
+ *    under a rule that requires it: one copy, encrypted, list first or
+ *    not.
+ * (Before, the direct nocert was dropped from the transaction with no
+ * copy and no notice, or sent in clear; bob's copy followed whichever
+ * occurrence came first.)
  */
 static void
-test_list_member_also_direct(void **state)
+test_mailbox_under_several_rules(void **state)
 {
 	static const char *const rcpts[] = { "<staff@example.test>",
 	    "<nocert@example.test>", "<bob@example.test>" };
@@ -2100,11 +2107,20 @@ test_list_member_also_direct(void **state)
 	    "To", " staff@example.test, nocert@example.test, "
 	    "bob@example.test", "Subject", " both",
 	    "Message-ID", " <both.1@example.org>", NULL };
-	static const char *const direct[] = { "nocert@example.test", NULL };
+	static const char *const list_first[] = { "<team@example.test>",
+	    "<bob@example.test>" };
+	static const char *const bob_first[] = { "<bob@example.test>",
+	    "<team@example.test>" };
+	static const char *const hdrs2[] = { "From", " s@example.org",
+	    "To", " team@example.test, bob@example.test", "Subject", " mix",
+	    "Message-ID", " <mix.1@example.org>", NULL };
+	static const char *const just_bob[] = { "bob@example.test", NULL };
 	static const char *const member[] = { "alice@example.test", NULL };
 	const struct ident *alice_only[] = { &alice, NULL };
+	const struct ident *bob_only[] = { &bob, NULL };
+	const char *const *order[] = { list_first, bob_first };
 	struct run r;
-	size_t i, nnotify = 0;
+	size_t i, k, nnotify = 0, o;
 
 	(void)state;
 	run_start(&r, "list staff@example.test = alice@example.test "
@@ -2113,18 +2129,33 @@ test_list_member_also_direct(void **state)
 	    "default encrypt=opportunistic\n", rcpts, 3, hdrs, "Both.\r\n");
 	for (i = 0; i < r.plan.n; i++)
 		if (r.plan.r[i].action == RA_NOTIFY) {
-			assert_string_equal(r.plan.r[i].list,
-			    "staff@example.test");
+			assert_string_equal(r.plan.r[i].addr,
+			    "nocert@example.test");
 			nnotify++;
 		}
-	assert_int_equal(nnotify, 1);
-	/* bob stays (encrypted), alice's list copy, nocert's plain copy. */
-	assert_copy(&r, copy_of(&r, "nocert@example.test"), direct, NULL);
+	assert_int_equal(nnotify, 2);
+	for (i = 0; i < r.nv; i++)
+		for (k = 0; k < r.v[i].n; k++)
+			if (strcmp(r.v[i].rcpts[k], "nocert@example.test") == 0)
+				fail_msg("nocert gets copy %zu", i);
 	assert_copy(&r, copy_of(&r, "alice@example.test"), member,
 	    alice_only);
 	run_submit(&r);
-	assert_int_equal(r.l.nt, 2);
+	assert_int_equal(r.l.nt, 1);
 	run_free(&r);
+
+	for (o = 0; o < 2; o++) {
+		run_start(&r, "list team@example.test = bob@example.test "
+		    "alice@example.test\n"
+		    "to team@example.test encrypt=never\n"
+		    "to bob@example.test encrypt=required "
+		    "missing-cert=reject\n"
+		    "default encrypt=opportunistic\n", order[o], 2, hdrs2,
+		    "Secret for bob.\r\n");
+		assert_copy(&r, copy_of(&r, "bob@example.test"), just_bob,
+		    bob_only);
+		run_free(&r);
+	}
 }
 
 /* Files in directory path (0 if it does not exist). */
@@ -2289,7 +2320,7 @@ main(void)
 		cmocka_unit_test(test_split_and_retry),
 		cmocka_unit_test(test_selfcheck_before_sending),
 		cmocka_unit_test(test_notice_after_copies),
-		cmocka_unit_test(test_list_member_also_direct),
+		cmocka_unit_test(test_mailbox_under_several_rules),
 		cmocka_unit_test(test_journal_only_when_needed),
 		cmocka_unit_test(test_quoted_spelling_same_rules),
 	};
