@@ -226,6 +226,19 @@ int outbound_open_for_lists(struct runtime *rt, struct policy *p,
     char *err, size_t errlen);
 
 /*
+ * With outbound_open_for_lists() *others: what the other recipients'
+ * original needs -- cleaned like any mail that passes (no Bcc,
+ * Resent-Bcc, request header, subject tag or forged marker: see
+ * outbound_strip_requests) and, unless lists_dropped (the copies built
+ * for work already delete them), without the lists of work, whose
+ * members got copies of their own or a notice.  0, or -1 when out of
+ * memory.  Free *out with outbound_copy_free().
+ */
+int outbound_keep_for_others(struct runtime *rt, const struct message *msg,
+    const struct message *work, bool lists_dropped,
+    struct outbound_copy *out);
+
+/*
  * Append s to the SMTP reply text in out (NUL-terminated, outlen bytes):
  * printable ASCII only, anything else and '%' (a format character to
  * libmilter) become '?', so nothing from a message can break the reply.

@@ -600,8 +600,8 @@ outbound_extra_write(const struct outbound_copy *c, size_t i,
 	return spool_copy_to_sink(b->msg->body, s, err, errlen);
 }
 
-static int
-drop_rcpt(struct outbound_copy *c, const char *addr)
+int
+outbound_add_drop(struct outbound_copy *c, const char *addr)
 {
 	char **nv = realloc(c->drop_rcpts, (c->ndrop + 1) * sizeof(*nv));
 
@@ -633,7 +633,7 @@ make_staying(struct outbound_state *b, size_t stay, struct outbound_copy *c)
 	for (i = 0; i < b->plan->n; i++)
 		/* List members were never in the envelope. */
 		if (!stays[i] && b->plan->r[i].list == NULL &&
-		    drop_rcpt(c, b->plan->r[i].addr) != 0)
+		    outbound_add_drop(c, b->plan->r[i].addr) != 0)
 			goto oom;
 	free(stays);
 	stays = NULL;

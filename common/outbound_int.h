@@ -24,6 +24,10 @@ extern unsigned outbound_test_corrupt_group;
 /* Free what outbound_build() kept for the extra copies (NULL: none). */
 void outbound_state_free(struct outbound_state *st);
 
+/* Append a recipient to delete from the transaction (copied).  0 or -1
+ * (OOM). */
+int outbound_add_drop(struct outbound_copy *c, const char *addr);
+
 /* Append a header edit (name and value copied).  0 or -1 (OOM). */
 int outbound_add_edit(struct outbound_copy *c, int op, const char *name,
     unsigned index, const char *value);

@@ -18,7 +18,7 @@
 #include "config.h"
 #include "message.h"
 #include "mime.h"
-#include "outbound.h"
+#include "outbound_int.h"
 #include "outer.h"
 #include "policy.h"
 #include "runtime.h"
@@ -193,4 +193,19 @@ done:
 		OPENSSL_cleanse(plain.data, plain.len);
 	free(plain.data);
 	return rc;
+}
+
+int
+outbound_keep_for_others(struct runtime *rt, const struct message *msg,
+    const struct message *work, bool lists_dropped,
+    struct outbound_copy *out)
+{
+	size_t i;
+
+	if (outbound_strip_requests(rt, msg, false, out) != 0)
+		return -1;
+	for (i = 0; !lists_dropped && i < work->nrcpts; i++)
+		if (outbound_add_drop(out, work->rcpts[i]) != 0)
+			return -1;
+	return 0;
 }

@@ -454,6 +454,24 @@ eom_pass(SMFICTX *ctx, struct conn *conn, struct outbound_plan *plan)
 	return SMFIS_CONTINUE;
 }
 
+/* outbound_keep_for_others() applied to the original. */
+static int
+keep_for_others(SMFICTX *ctx, struct conn *conn, const struct message *work,
+    bool lists_dropped, char *err, size_t errlen)
+{
+	struct outbound_copy keep = { 0 };
+	int rc = -1;
+
+	if (outbound_keep_for_others(conn->rt, conn->msg, work, lists_dropped,
+	    &keep) != 0)
+		snprintf(err, errlen, "out of memory");
+	else
+		rc = apply_copy(ctx, &keep, conn->rt->cfg->body_chunk, err,
+		    errlen);
+	outbound_copy_free(&keep);
+	return rc;
+}
+
 /*
  * The copy in the transaction, then the others, then the notice: any
  * failure tempfails the original and the MTA drops every change, so
@@ -474,9 +492,11 @@ eom_deliver(SMFICTX *ctx, struct conn *conn, const struct message *work,
 	if ((plan->verdict == PLAN_DELIVER && (outbound_build(conn->rt, work,
 	    plan, &copy, err, sizeof(err)) != 0 ||
 	    apply_copy(ctx, &copy, conn->rt->cfg->body_chunk, err,
-	    sizeof(err)) != 0 ||
-	    outbound_submit(conn->rt, work, &copy, conn->mta_host,
-	    progress_cb, ctx, err, sizeof(err)) != 0)) ||
+	    sizeof(err)) != 0)) ||
+	    (work != msg && others && keep_for_others(ctx, conn, work,
+	    plan->verdict == PLAN_DELIVER, err, sizeof(err)) != 0) ||
+	    (plan->verdict == PLAN_DELIVER && outbound_submit(conn->rt, work,
+	    &copy, conn->mta_host, progress_cb, ctx, err, sizeof(err)) != 0) ||
 	    outbound_send_notice(conn->rt, work, plan, conn->mta_host, err,
 	    sizeof(err)) != 0) {
 		log_qid(LOG_LVL_ERROR, msg->qid, "from=<%s> nrcpt=%zu %s",

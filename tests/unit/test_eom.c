@@ -483,6 +483,8 @@ test_list_key(void **state)
 	assert_int_equal(message_add_header(m, "To", " alice@example.test, "
 	    "carol@example.org"), MSG_OK);
 	assert_int_equal(message_add_header(m, "Subject", " list"), MSG_OK);
+	assert_int_equal(message_add_header(m, "Bcc", " hidden@example.org"),
+	    MSG_OK);
 	{
 		/* SMIME_write_CMS's header block, then its body. */
 		char *body = strstr(data, "\n\n");
@@ -516,6 +518,28 @@ test_list_key(void **state)
 	assert_string_equal(c.drop_rcpts[0], "alice@example.test");
 	assert_int_equal(c.nedits, 0);	/* the original stays for carol */
 	assert_int_equal(c.nextra, 2);
+	/* ... but cleaned as any mail that passes: no Bcc field. */
+	{
+		struct outbound_copy keep;
+		bool bcc_removed = false;
+
+		assert_int_equal(outbound_keep_for_others(rt, m, lm, true,
+		    &keep), 0);
+		assert_int_equal(keep.ndrop, 0);	/* c drops the list */
+		for (i = 0; i < keep.nedits; i++)
+			bcc_removed |= keep.edits[i].op == HE_CHANGE &&
+			    keep.edits[i].value == NULL &&
+			    strcasecmp(keep.edits[i].name, "Bcc") == 0;
+		assert_true(bcc_removed);
+		outbound_copy_free(&keep);
+		/* Without copies (every member notified) the list leaves
+		 * the transaction all the same. */
+		assert_int_equal(outbound_keep_for_others(rt, m, lm, false,
+		    &keep), 0);
+		assert_int_equal(keep.ndrop, 1);
+		assert_string_equal(keep.drop_rcpts[0], "alice@example.test");
+		outbound_copy_free(&keep);
+	}
 	for (i = 0; i < 2; i++) {
 		bool bob = strcmp(c.extra[i].rcpts[0], "bob@example.test") == 0;
 
