@@ -72,6 +72,7 @@ struct outbound_plan {
 	bool trusted;			/* authenticated or internal */
 	const char *trust_why;
 	bool already_encrypted, already_signed;
+	bool claims_encrypted;		/* header says so, the body does not */
 	bool resubmitted;		/* our own marker verified: pass */
 	bool forged_marker;		/* a marker that does not verify */
 	const struct signer *signer;	/* NULL: nothing is signed */

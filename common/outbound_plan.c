@@ -12,6 +12,7 @@
 #include "certlookup.h"
 #include "address.h"
 #include "config.h"
+#include "encsniff.h"
 #include "message.h"
 #include "marker.h"
 #include "mime.h"
@@ -283,9 +284,10 @@ summarise(struct outbound_plan *plan)
 
 	for (i = 0; i < plan->n; i++)
 		count[plan->r[i].action]++;
-	snprintf(out, outlen, "policy=%s%s%s", verdicts[plan->verdict],
+	snprintf(out, outlen, "policy=%s%s%s%s", verdicts[plan->verdict],
 	    plan->resubmitted ? " copy=resubmitted" : "",
-	    plan->forged_marker ? " marker=forged" : "");
+	    plan->forged_marker ? " marker=forged" : "",
+	    plan->claims_encrypted ? " encrypted=claimed-not-found" : "");
 	for (a = RA_ENCRYPT; plan->verdict != PLAN_PASS && a < RA_COUNT;
 	    a++)
 		if (count[a] > 0) {
@@ -483,8 +485,10 @@ outbound_plan(struct runtime *rt, struct policy *policy,
 	if (expand_recipients(plan, msg) != 0)
 		return -1;
 	if (mime_classify(msg->headers, msg->nheaders, &info) == 0) {
-		plan->already_encrypted = info.is_smime_encrypted ||
-		    info.is_pgp_encrypted;
+		/* Only if the body agrees with the header (encsniff.c). */
+		plan->already_encrypted = encsniff_body_encrypted(msg, &info);
+		plan->claims_encrypted = (info.is_smime_encrypted ||
+		    info.is_pgp_encrypted) && !plan->already_encrypted;
 		plan->already_signed = info.is_signed;
 	}
 	plan->request = find_requests(rt->cfg, msg);

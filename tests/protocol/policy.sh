@@ -56,8 +56,17 @@ SenderKeyPassphraseFile $TMP/pass
 ReplaceBodyChunk 512
 EOF2
 
+# R8's body: a real EnvelopedData (already encrypted mail passes only
+# when its body is what its header says), base64 in CRLF lines.
+printf 'Content-Type: text/plain\r\n\r\nSecret.\r\n' |
+    openssl cms -encrypt -binary -aes256 -outform DER \
+    "$PKI/certs/alice-rsa2048.pem" 2>/dev/null | base64 -w 64 |
+    sed 's/$/\r/' >"$TMP/enveloped.b64" || fail "cannot make the R8 body"
+[ -s "$TMP/enveloped.b64" ] || fail "cannot make the R8 body"
+
 start_milter "$TMP/smime-milter.conf" "$PORT"
-run_lua "$HERE/policy.lua" -D "socket=inet:$PORT@127.0.0.1"
+run_lua "$HERE/policy.lua" -D "socket=inet:$PORT@127.0.0.1" \
+    -D "p7m=$TMP/enveloped.b64"
 
 # One decision line per message, with the queue id and the rule used.
 sleep 0.3

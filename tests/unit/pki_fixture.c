@@ -9,6 +9,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <openssl/cms.h>
+#include <openssl/evp.h>
 #include <openssl/pem.h>
 
 static char dir[PATH_MAX];
@@ -98,4 +100,40 @@ pki_cleanup(void)
 		if (system(cmd) != 0)
 			fprintf(stderr, "pki_fixture: cleanup failed\n");
 	}
+}
+
+char *
+pki_enveloped_b64(const char *name)
+{
+	X509 *alice = pki_cert(name);
+	STACK_OF(X509) *to = sk_X509_new_null();
+	BIO *in = BIO_new_mem_buf("Content-Type: text/plain\r\n\r\nSecret."
+	    "\r\n", -1);
+	unsigned char *der = NULL, *p;
+	char *text, *o;
+	int len, i;
+	CMS_ContentInfo *cms;
+
+	sk_X509_push(to, alice);
+	cms = CMS_encrypt(to, in, EVP_aes_256_cbc(), CMS_BINARY);
+	if (cms == NULL)
+		abort();
+	len = i2d_CMS_ContentInfo(cms, &der);
+	if (len <= 0)
+		abort();
+	text = malloc((size_t)len * 2 + 16);
+	if (text == NULL)
+		abort();
+	for (i = 0, o = text, p = der; i < len; i += 48, p += 48) {
+		o += EVP_EncodeBlock((unsigned char *)o, p, len - i < 48 ?
+		    len - i : 48);
+		*o++ = '\r';
+		*o++ = '\n';
+	}
+	*o = '\0';
+	OPENSSL_free(der);
+	CMS_ContentInfo_free(cms);
+	BIO_free(in);
+	sk_X509_pop_free(to, X509_free);
+	return text;
 }

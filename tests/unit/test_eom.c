@@ -710,23 +710,86 @@ test_lookup_error_and_group_tempfail(void **state)
 	runtime_release(rt);
 }
 
-/* Already encrypted mail passes untouched. */
+struct sniff_case {
+	const char *ctype, *cte;
+	char *body;
+	bool pass;
+};
+
+/*
+ * Already encrypted mail passes untouched -- when the body agrees with
+ * the header: a clear body under an encrypted Content-Type (a client's
+ * mistake) is handled like any mail, so it is not sent in clear to a
+ * recipient whose mail must be encrypted.
+ */
 static void
 test_already_encrypted(void **state)
 {
 	static const char *const rcpts[] = { "<nocert@example.test>", NULL };
-	static const char *const hdrs[] = { "To", " nocert@example.test",
-	    "Content-Type", " application/pkcs7-mime; smime-type=enveloped-data;"
-	    " name=smime.p7m", NULL };
+	static const char smime[] = " application/pkcs7-mime; "
+	    "smime-type=enveloped-data; name=smime.p7m";
+	static const char pgp[] = " multipart/encrypted; "
+	    "protocol=\"application/pgp-encrypted\"; boundary=\"b\"";
+	static const char armor[] = "--b\r\nContent-Type: "
+	    "application/pgp-encrypted\r\n\r\nVersion: 1\r\n--b\r\n"
+	    "Content-Type: application/octet-stream\r\n\r\n"
+	    "-----BEGIN PGP MESSAGE-----\r\n\r\nhQEMA%s\r\n=abcd\r\n"
+	    "-----END PGP MESSAGE-----\r\n--b--\r\n";
+	char *b64 = pki_enveloped_b64("alice-rsa2048"), *body;
+	char filler[3000], clear[2200];
+	struct sniff_case t[6];
 	struct runtime *rt = make_runtime("default encrypt=required\n", "");
-	struct message *m = make_message(rt, "<s@example.org>", rcpts, hdrs);
-	struct outbound_plan plan;
+	size_t i;
 
 	(void)state;
-	assert_int_equal(outbound_plan(rt, NULL, m, false, &plan), 0);
-	assert_int_equal(plan.verdict, PLAN_PASS);
-	outbound_plan_free(&plan);
-	message_free(m);
+	memset(filler, 'A', sizeof(filler) - 1);
+	filler[sizeof(filler) - 1] = '\0';
+	memset(clear, 'x', sizeof(clear) - 1);
+	clear[sizeof(clear) - 1] = '\0';
+	t[0] = (struct sniff_case){ smime, " base64", strdup(b64), true };
+	t[1] = (struct sniff_case){ smime, " base64",
+	    strdup("The secret, in clear.\r\n"), false };
+	body = malloc(strlen(b64) + 64);
+	sprintf(body, "%sSecret in clear.\r\n", b64);
+	t[2] = (struct sniff_case){ smime, " base64", body, false };
+	/* base64, but of text, not of a CMS object */
+	t[3] = (struct sniff_case){ smime, " base64",
+	    strdup("VGhlIHNlY3JldCwgaW4gY2xlYXIuIFRoZSBzZWNyZXQu\r\n"), false };
+	body = malloc(sizeof(armor) + sizeof(filler));
+	sprintf(body, armor, filler);
+	t[4] = (struct sniff_case){ pgp, NULL, body, true };
+	body = malloc(sizeof(armor) + sizeof(filler) + sizeof(clear) + 4);
+	sprintf(body, "%s\r\n", clear);
+	sprintf(body + strlen(body), armor, filler);
+	t[5] = (struct sniff_case){ pgp, NULL, body, false };
+	for (i = 0; i < 6; i++) {
+		struct message *m = message_new(rt->cfg, "<s@example.org>");
+		struct outbound_plan plan;
+
+		assert_int_equal(message_add_rcpt(m, rcpts[0]), MSG_OK);
+		assert_int_equal(message_add_header(m, "To",
+		    " nocert@example.test"), MSG_OK);
+		assert_int_equal(message_add_header(m, "MIME-Version", " 1.0"),
+		    MSG_OK);
+		assert_int_equal(message_add_header(m, "Content-Type",
+		    t[i].ctype), MSG_OK);
+		if (t[i].cte != NULL)
+			assert_int_equal(message_add_header(m,
+			    "Content-Transfer-Encoding", t[i].cte), MSG_OK);
+		assert_int_equal(message_add_body(m, t[i].body,
+		    strlen(t[i].body)), MSG_OK);
+		assert_int_equal(outbound_plan(rt, NULL, m, false, &plan), 0);
+		if ((plan.verdict == PLAN_PASS) != t[i].pass)
+			fail_msg("case %zu: verdict %d (%s)", i, plan.verdict,
+			    plan.log);
+		if (!t[i].pass)
+			assert_non_null(strstr(plan.log,
+			    "encrypted=claimed-not-found"));
+		outbound_plan_free(&plan);
+		message_free(m);
+		free(t[i].body);
+	}
+	free(b64);
 	runtime_release(rt);
 }
 

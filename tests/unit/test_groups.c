@@ -1884,9 +1884,11 @@ test_forged_marker_passing(void **state)
 	    "X-SMIME-Milter-Copy", " v1; t=0; h=forged",
 	    "Content-Type", " application/pkcs7-mime; "
 	    "smime-type=enveloped-data; name=smime.p7m",
+	    "Content-Transfer-Encoding", " base64",
 	    "Message-ID", " <pass.1@example.org>", NULL };
 	struct runtime *rt = make_runtime("default encrypt=required\n", 25);
-	struct message *m = make_message(rt, rcpts, 1, enc, "AAAA\r\n");
+	char *p7m = pki_enveloped_b64("alice-rsa2048");
+	struct message *m = make_message(rt, rcpts, 1, enc, p7m);
 	struct outbound_plan plan;
 	struct outbound_copy c;
 	const char *one[] = { "nocert@example.test" };
@@ -1922,6 +1924,7 @@ test_forged_marker_passing(void **state)
 	outbound_plan_free(&plan);
 	message_free(m);
 	runtime_release(rt);
+	free(p7m);
 }
 
 /*
