@@ -16,6 +16,7 @@
 #include <openssl/crypto.h>
 
 #include "config.h"
+#include "log.h"
 #include "message.h"
 #include "mime.h"
 #include "outbound_int.h"
@@ -62,11 +63,6 @@ whole_message(const struct message *msg, struct membuf *mb, char *err,
 			return -1;
 	if (sink_puts(&s, "\r\n", err, errlen) != 0)
 		return -1;
-	if (spool_size(msg->body) > LIST_MESSAGE_MAX) {
-		snprintf(err, errlen, "message too large to decrypt for the "
-		    "list");
-		return -1;
-	}
 	return spool_copy_to_sink(msg->body, &s, err, errlen);
 }
 
@@ -148,13 +144,32 @@ outbound_open_for_lists(struct runtime *rt, struct policy *p,
 	    !info.is_smime_encrypted ||
 	    (key = list_key(rt, p, msg, &list)) == NULL)
 		return 0;
+	if (spool_size(msg->body) > LIST_MESSAGE_MAX) {
+		log_qid(LOG_LVL_WARNING, msg->qid, "encrypted to list <%s>: "
+		    "larger than %u bytes, not decrypted for its members: "
+		    "passes untouched", list, (unsigned)LIST_MESSAGE_MAX);
+		rc = 0;
+		goto done;
+	}
 	if (whole_message(msg, &in, err, errlen) != 0)
 		goto done;
 	s = sink_to_membuf(&plain);
 	in.limit = LIST_MESSAGE_MAX + 1024u * 1024u;
 	if (smime_decrypt(in.data, in.len, key->key,
-	    key->cert, &s, err, errlen) != 0)
+	    key->cert, &s, err, errlen) != 0) {
+		/*
+		 * Not for this key (encrypted to the members, or to an
+		 * older list certificate), or broken: the same on every
+		 * retry, so a tempfail would hold everybody's mail until
+		 * it bounced.  Like mail to a list without a key, it
+		 * passes untouched (it is encrypted: nothing leaks).
+		 */
+		log_qid(LOG_LVL_WARNING, msg->qid, "encrypted to list <%s>, "
+		    "but its key cannot open it (%s): passes untouched", list,
+		    err);
+		rc = 0;
 		goto done;
+	}
 	if ((m = message_new(rt->cfg, msg->sender)) == NULL ||
 	    (msg->qid != NULL && message_set_qid(m, msg->qid) != 0) ||
 	    (msg->auth_authen != NULL && message_set_auth(m,

@@ -426,6 +426,61 @@ test_confidential_list(void **state)
 /* Mail encrypted to a confidential list's own certificate: decrypted
  * with the list's key (SenderKeys), one copy per member, none of them
  * readable by the list key any more; others keep the original. */
+/*
+ * Mail as a client writes it encrypted to cert (OpenSSL, not us): To the
+ * list and carol, a Bcc field, the SMIME_write_CMS header and body.
+ */
+static struct message *
+encrypted_to(struct runtime *rt, X509 *cert, const char *const *rcpts)
+{
+	STACK_OF(X509) *to = sk_X509_new_null();
+	BIO *in = BIO_new_mem_buf("Content-Type: text/plain\r\n\r\n"
+	    "List secret.\r\n", -1), *out = BIO_new(BIO_s_mem());
+	CMS_ContentInfo *cms;
+	struct message *m;
+	char *data, *body, *line;
+	long len;
+	size_t i;
+
+	X509_up_ref(cert);
+	sk_X509_push(to, cert);
+	cms = CMS_encrypt(to, in, EVP_aes_256_cbc(), CMS_BINARY);
+	assert_non_null(cms);
+	assert_int_equal(SMIME_write_CMS(out, cms, NULL, CMS_BINARY), 1);
+	len = BIO_get_mem_data(out, &data);
+	m = message_new(rt->cfg, "<s@example.org>");
+	for (i = 0; rcpts[i] != NULL; i++)
+		assert_int_equal(message_add_rcpt(m, rcpts[i]), MSG_OK);
+	assert_int_equal(message_add_header(m, "To", " alice@example.test, "
+	    "carol@example.org"), MSG_OK);
+	assert_int_equal(message_add_header(m, "Subject", " list"), MSG_OK);
+	assert_int_equal(message_add_header(m, "Bcc", " hidden@example.org"),
+	    MSG_OK);
+	/* SMIME_write_CMS's header block, then its body. */
+	body = strstr(data, "\n\n");
+	assert_non_null(body);
+	*body = '\0';
+	body += 2;
+	line = data;
+	while (line != NULL && *line != '\0') {
+		char *nl = strchr(line, '\n'), *colon = strchr(line, ':');
+
+		if (nl != NULL)
+			*nl = '\0';
+		*colon = '\0';
+		assert_int_equal(message_add_header(m, line, colon + 1),
+		    MSG_OK);
+		line = nl != NULL ? nl + 1 : NULL;
+	}
+	assert_int_equal(message_add_body(m, body, (size_t)(len -
+	    (body - data))), MSG_OK);
+	CMS_ContentInfo_free(cms);
+	BIO_free(in);
+	BIO_free(out);
+	sk_X509_pop_free(to, X509_free);
+	return m;
+}
+
 static void
 test_list_key(void **state)
 {
@@ -437,14 +492,10 @@ test_list_key(void **state)
 	struct outbound_plan plan;
 	struct outbound_copy c;
 	X509 *alice = pki_cert("alice-rsa2048");
-	STACK_OF(X509) *to = sk_X509_new_null();
-	BIO *in, *out = BIO_new(BIO_s_mem());
-	CMS_ContentInfo *cms;
+	X509 *victor = pki_cert("victor-multi");
 	EVP_PKEY *key;
 	FILE *f;
 	bool others, opens;
-	char *data;
-	long len;
 	size_t i;
 
 	(void)state;
@@ -470,42 +521,7 @@ test_list_key(void **state)
 	    "victor@example.test\ndefault encrypt=required\n", extra);
 
 	/* The sender's client encrypted to the list (OpenSSL, not us). */
-	sk_X509_push(to, alice);
-	in = BIO_new_mem_buf("Content-Type: text/plain\r\n\r\nList secret."
-	    "\r\n", -1);
-	cms = CMS_encrypt(to, in, EVP_aes_256_cbc(), CMS_BINARY);
-	assert_non_null(cms);
-	assert_int_equal(SMIME_write_CMS(out, cms, NULL, CMS_BINARY), 1);
-	len = BIO_get_mem_data(out, &data);
-	m = message_new(rt->cfg, "<s@example.org>");
-	for (i = 0; rcpts[i] != NULL; i++)
-		assert_int_equal(message_add_rcpt(m, rcpts[i]), MSG_OK);
-	assert_int_equal(message_add_header(m, "To", " alice@example.test, "
-	    "carol@example.org"), MSG_OK);
-	assert_int_equal(message_add_header(m, "Subject", " list"), MSG_OK);
-	assert_int_equal(message_add_header(m, "Bcc", " hidden@example.org"),
-	    MSG_OK);
-	{
-		/* SMIME_write_CMS's header block, then its body. */
-		char *body = strstr(data, "\n\n");
-		char *line = data;
-
-		assert_non_null(body);
-		*body = '\0';
-		body += 2;
-		while (line != NULL && *line != '\0') {
-			char *nl = strchr(line, '\n'), *colon = strchr(line, ':');
-
-			if (nl != NULL)
-				*nl = '\0';
-			*colon = '\0';
-			assert_int_equal(message_add_header(m, line, colon + 1),
-			    MSG_OK);
-			line = nl != NULL ? nl + 1 : NULL;
-		}
-		assert_int_equal(message_add_body(m, body, (size_t)(len -
-		    (body - data))), MSG_OK);
-	}
+	m = encrypted_to(rt, alice, rcpts);
 	assert_int_equal(outbound_open_for_lists(rt, rt->policy, m, &lm,
 	    &others, err, sizeof(err)), 1);
 	assert_true(others);		/* carol keeps the original */
@@ -561,10 +577,17 @@ test_list_key(void **state)
 	outbound_plan_free(&plan);
 	message_free(lm);
 	message_free(m);
-	CMS_ContentInfo_free(cms);
-	BIO_free(in);
-	BIO_free(out);
-	sk_X509_pop_free(to, X509_free);
+	/* Encrypted to somebody else than the list (victor): the list's key
+	 * cannot open it, the same on every retry, so it passes untouched
+	 * instead of being tempfailed until it bounces. */
+	m = encrypted_to(rt, victor, rcpts);
+	lm = NULL;
+	assert_int_equal(outbound_open_for_lists(rt, rt->policy, m, &lm,
+	    &others, err, sizeof(err)), 0);
+	assert_null(lm);
+	message_free(m);
+	X509_free(alice);
+	X509_free(victor);
 	runtime_release(rt);
 }
 
