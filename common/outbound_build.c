@@ -127,20 +127,6 @@ transformed(const struct treatment *t)
 	return t->encrypt || t->sign;
 }
 
-struct canon_ref {
-	char *canon;
-	size_t idx;
-};
-
-static int
-cmp_canon(const void *a, const void *b)
-{
-	const struct canon_ref *x = a, *y = b;
-	int c = strcmp(x->canon, y->canon);
-
-	return c != 0 ? c : x->idx < y->idx ? -1 : x->idx > y->idx;
-}
-
 /*
  * How strict an occurrence of a mailbox is.  One mailbox may come under
  * several rules (addressed directly and through a list, or spelt twice):
@@ -164,38 +150,25 @@ strictness(enum rcpt_action a)
  * first[i]: the occurrence whose treatment i's mailbox (its canonical
  * address, address.h) gets: the strictest, and of those the first.
  * skip[i]: i gets no copy -- a list (expanded instead), or a mailbox
- * whose strictest occurrence is notified.  Sorting keeps this linear-
- * logarithmic for thousands of recipients.
+ * whose strictest occurrence is notified.
  */
 static int
 find_duplicates(struct outbound_state *b)
 {
-	size_t n = b->plan->n, i, k = 0, start, best, j;
-	struct canon_ref *v = calloc(n + 1, sizeof(*v));
-	int rc = -1;
+	size_t n = b->plan->n, i, k, start, best, j;
+	struct mailbox_ref *v = NULL;
 
 	b->first = calloc(n + 1, sizeof(*b->first));
 	b->group_of = calloc(n + 1, sizeof(*b->group_of));
 	b->skip = calloc(n + 1, sizeof(*b->skip));
-	if (v == NULL || b->first == NULL || b->group_of == NULL ||
-	    b->skip == NULL)
-		goto done;
+	if (b->first == NULL || b->group_of == NULL || b->skip == NULL ||
+	    outbound_mailboxes(b->plan, &v, &k) != 0)
+		return -1;
 	for (i = 0; i < n; i++) {
-		char buf[ADDRESS_MAX + 1];
-
 		b->group_of[i] = (size_t)-1;
 		b->first[i] = i;
-		if ((b->skip[i] = b->plan->r[i].action == RA_LIST))
-			continue;
-		if (address_canonical(b->plan->r[i].addr, buf, sizeof(buf)) < 0)
-			snprintf(buf, sizeof(buf), "%s", b->plan->r[i].addr);
-		if ((v[k].canon = strdup(buf)) == NULL)
-			goto done;
-		v[k++].idx = i;
+		b->skip[i] = b->plan->r[i].action == RA_LIST;
 	}
-	if (k > 1)
-		qsort(v, k, sizeof(*v), cmp_canon);
-	/* Runs of one mailbox, in index order within each run. */
 	for (start = 0; start < k; start = j) {
 		best = v[start].idx;
 		for (j = start + 1; j < k && strcmp(v[j].canon,
@@ -209,12 +182,8 @@ find_duplicates(struct outbound_state *b)
 			    RA_NOTIFY;
 		}
 	}
-	rc = 0;
-done:
-	for (i = 0; v != NULL && i < k; i++)
-		free(v[i].canon);
-	free(v);
-	return rc;
+	outbound_mailboxes_free(v, k);
+	return 0;
 }
 
 /*

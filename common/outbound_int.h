@@ -21,6 +21,21 @@ struct header;
  */
 extern unsigned outbound_test_corrupt_group;
 
+/* A recipient of a plan under its canonical address (address.h). */
+struct mailbox_ref {
+	char *canon;
+	size_t idx;		/* into plan->r */
+};
+
+/*
+ * The plan's recipients but lists, sorted by canonical address and then
+ * by index: each mailbox is a run, its occurrences in envelope order.
+ * 0 with *out (free with outbound_mailboxes_free) and *n, or -1 (OOM).
+ */
+int outbound_mailboxes(const struct outbound_plan *plan,
+    struct mailbox_ref **out, size_t *n);
+void outbound_mailboxes_free(struct mailbox_ref *v, size_t n);
+
 /* Free what outbound_build() kept for the extra copies (NULL: none). */
 void outbound_state_free(struct outbound_state *st);
 

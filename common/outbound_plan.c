@@ -400,11 +400,6 @@ check_marker(struct runtime *rt, const struct message *msg,
 		plan->forged_marker = true;
 }
 
-struct mailbox_ref {
-	char *canon;
-	size_t idx;
-};
-
 static int
 cmp_mailbox(const void *a, const void *b)
 {
@@ -412,6 +407,48 @@ cmp_mailbox(const void *a, const void *b)
 	int c = strcmp(x->canon, y->canon);
 
 	return c != 0 ? c : x->idx < y->idx ? -1 : x->idx > y->idx;
+}
+
+int
+outbound_mailboxes(const struct outbound_plan *plan, struct mailbox_ref **out,
+    size_t *n)
+{
+	struct mailbox_ref *v = calloc(plan->n + 1, sizeof(*v));
+	size_t i, k = 0;
+
+	*out = NULL;
+	*n = 0;
+	if (v == NULL)
+		return -1;
+	for (i = 0; i < plan->n; i++) {
+		char buf[ADDRESS_MAX + 1];
+
+		if (plan->r[i].action == RA_LIST)
+			continue;
+		if (address_canonical(plan->r[i].addr, buf, sizeof(buf)) < 0)
+			snprintf(buf, sizeof(buf), "%s", plan->r[i].addr);
+		if ((v[k].canon = strdup(buf)) == NULL) {
+			outbound_mailboxes_free(v, k);
+			return -1;
+		}
+		v[k++].idx = i;
+	}
+	/* Sorting keeps this linear-logarithmic for thousands. */
+	if (k > 1)
+		qsort(v, k, sizeof(*v), cmp_mailbox);
+	*out = v;
+	*n = k;
+	return 0;
+}
+
+void
+outbound_mailboxes_free(struct mailbox_ref *v, size_t n)
+{
+	size_t i;
+
+	for (i = 0; v != NULL && i < n; i++)
+		free(v[i].canon);
+	free(v);
 }
 
 /*
@@ -425,26 +462,12 @@ cmp_mailbox(const void *a, const void *b)
 static int
 notify_whole_mailbox(struct outbound_plan *plan)
 {
-	struct mailbox_ref *v = calloc(plan->n + 1, sizeof(*v));
-	size_t i, k = 0, start, j;
+	struct mailbox_ref *v;
+	size_t i, k, start, j;
 	bool notify;
-	int rc = -1;
 
-	if (v == NULL)
+	if (outbound_mailboxes(plan, &v, &k) != 0)
 		return -1;
-	for (i = 0; i < plan->n; i++) {
-		char buf[ADDRESS_MAX + 1];
-
-		if (plan->r[i].action == RA_LIST)
-			continue;
-		if (address_canonical(plan->r[i].addr, buf, sizeof(buf)) < 0)
-			snprintf(buf, sizeof(buf), "%s", plan->r[i].addr);
-		if ((v[k].canon = strdup(buf)) == NULL)
-			goto done;
-		v[k++].idx = i;
-	}
-	if (k > 1)
-		qsort(v, k, sizeof(*v), cmp_mailbox);
 	for (start = 0; start < k; start = j) {
 		notify = plan->r[v[start].idx].action == RA_NOTIFY;
 		for (j = start + 1; j < k && strcmp(v[j].canon,
@@ -461,12 +484,8 @@ notify_whole_mailbox(struct outbound_plan *plan)
 			    "certificate is known");
 		}
 	}
-	rc = 0;
-done:
-	for (i = 0; i < k; i++)
-		free(v[i].canon);
-	free(v);
-	return rc;
+	outbound_mailboxes_free(v, k);
+	return 0;
 }
 
 int
