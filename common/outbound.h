@@ -24,6 +24,7 @@
 
 #include "certlist.h"
 #include "certsrc.h"
+#include "journal.h"
 #include "policy.h"
 
 struct message;
@@ -137,6 +138,10 @@ struct outbound_copy {
 	bool discard;		/* only list members: all re-submitted */
 	char summary[300];	/* "encrypted aes256-gcm to 2; +2 copies" */
 	bool notice_follows;	/* a notice goes out after the copies */
+	/* The message's journal fingerprint, made on first use by
+	 * outbound_journal_fp() for the copies, the notice and the end:
+	 * one pass over the body instead of one each.  "" until then. */
+	char journal_fp[JOURNAL_KEY_LEN + 1];
 	/* What the extra copies are written from (outbound_build.c);
 	 * it refers to the message and plan, which must outlive it. */
 	struct outbound_state *state;
@@ -161,7 +166,7 @@ int outbound_build(struct runtime *rt, const struct message *msg,
  * record until outbound_delivered().
  */
 int outbound_submit(struct runtime *rt, const struct message *msg,
-    const struct outbound_copy *c, const char *helo,
+    struct outbound_copy *c, const char *helo,
     void (*progress)(void *arg), void *arg, char *err, size_t errlen);
 void outbound_copy_free(struct outbound_copy *c);
 
@@ -172,7 +177,7 @@ void outbound_copy_free(struct outbound_copy *c);
  * must not send them again.
  */
 void outbound_delivered(struct runtime *rt, const struct message *msg,
-    const struct outbound_copy *c, const struct outbound_plan *plan);
+    struct outbound_copy *c, const struct outbound_plan *plan);
 
 /*
  * Write re-submitted copy i of c (from outbound_build) as a whole
@@ -200,13 +205,15 @@ int outbound_strip_requests(struct runtime *rt, const struct message *msg,
  * Send the notice for the RA_NOTIFY recipients to the sender through
  * ReinjectSocket (nothing to do without such recipients or with the
  * null sender), once: it is journalled like a copy, so that the retry of
- * a message tempfailed after it does not send it again.  hostname: the MTA's name (macro j), for NoticeFrom
- * without a domain and the notice's Message-ID.  0, or -1 with a reason
- * (the caller tempfails the message).
+ * a message tempfailed after it does not send it again.  c: the message's
+ * copies (outbound_build), or a zeroed one when none were built; it
+ * keeps the journal fingerprint.  hostname: the MTA's name (macro j),
+ * for NoticeFrom without a domain and the notice's Message-ID.  0, or -1
+ * with a reason (the caller tempfails the message).
  */
 int outbound_send_notice(struct runtime *rt, const struct message *msg,
-    const struct outbound_plan *plan, const char *hostname, char *err,
-    size_t errlen);
+    const struct outbound_plan *plan, struct outbound_copy *c,
+    const char *hostname, char *err, size_t errlen);
 
 /* Does outbound_send_notice() have somebody to tell (RA_NOTIFY
  * recipients, and a sender that is not the null sender)? */

@@ -36,6 +36,13 @@ int outbound_mailboxes(const struct outbound_plan *plan,
     struct mailbox_ref **out, size_t *n);
 void outbound_mailboxes_free(struct mailbox_ref *v, size_t n);
 
+/*
+ * The journal fingerprint of msg (journal.h), kept in c->journal_fp from
+ * the first call on.  NULL when the body cannot be read.
+ */
+const char *outbound_journal_fp(struct outbound_copy *c,
+    const struct message *msg);
+
 /* Free what outbound_build() kept for the extra copies (NULL: none). */
 void outbound_state_free(struct outbound_state *st);
 

@@ -17,7 +17,7 @@
 #include "message.h"
 #include "mime.h"
 #include "notice.h"
-#include "outbound.h"
+#include "outbound_int.h"
 #include "runtime.h"
 #include "sink.h"
 #include "smtpsubmit.h"
@@ -48,14 +48,14 @@ outbound_notice_due(const struct message *msg,
 
 int
 outbound_send_notice(struct runtime *rt, const struct message *msg,
-    const struct outbound_plan *plan, const char *hostname, char *err,
-    size_t errlen)
+    const struct outbound_plan *plan, struct outbound_copy *c,
+    const char *hostname, char *err, size_t errlen)
 {
 	const struct config *cfg = rt->cfg;
 	struct notice_entry *e = calloc(plan->n + 1, sizeof(*e));
 	struct notice_info info = { 0 };
-	char from[512], fp[JOURNAL_KEY_LEN + 1], key[JOURNAL_KEY_LEN + 1];
-	const char *rcpt[1], *notice_key[1] = { "<notice>" };
+	char from[512], key[JOURNAL_KEY_LEN + 1];
+	const char *rcpt[1], *notice_key[1] = { "<notice>" }, *fp;
 	struct spool *sp = NULL;
 	struct sink s;
 	size_t i, n = 0;
@@ -88,7 +88,7 @@ outbound_send_notice(struct runtime *rt, const struct message *msg,
 	/* The notice's journal key: a one-word "recipient list" no copy
 	 * can have (every recipient address has an '@'). */
 	journal_copy_key(notice_key, 1, key, sizeof(key));
-	if (key[0] == '\0' || journal_fingerprint(msg, fp, sizeof(fp)) != 0) {
+	if (key[0] == '\0' || (fp = outbound_journal_fp(c, msg)) == NULL) {
 		snprintf(err, errlen, "cannot fingerprint the message");
 		goto done;
 	}

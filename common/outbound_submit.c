@@ -88,19 +88,30 @@ submit_part(struct runtime *rt, const struct message *msg,
 	return 0;
 }
 
+const char *
+outbound_journal_fp(struct outbound_copy *c, const struct message *msg)
+{
+	if (c->journal_fp[0] == '\0' && journal_fingerprint(msg,
+	    c->journal_fp, sizeof(c->journal_fp)) != 0) {
+		c->journal_fp[0] = '\0';
+		return NULL;
+	}
+	return c->journal_fp;
+}
+
 int
 outbound_submit(struct runtime *rt, const struct message *msg,
-    const struct outbound_copy *c, const char *helo,
+    struct outbound_copy *c, const char *helo,
     void (*progress)(void *arg), void *arg, char *err, size_t errlen)
 {
 	size_t limit = rt->cfg->reinject_rcpt_limit, i, from, n;
-	char fp[JOURNAL_KEY_LEN + 1];
 	struct smtp_client *smtp = NULL;
+	const char *fp;
 	int rc = 0;
 
 	if (c->nextra == 0)
 		return 0;
-	if (journal_fingerprint(msg, fp, sizeof(fp)) != 0) {
+	if ((fp = outbound_journal_fp(c, msg)) == NULL) {
 		snprintf(err, errlen, "cannot fingerprint the message");
 		return -1;
 	}
@@ -136,16 +147,16 @@ outbound_submit(struct runtime *rt, const struct message *msg,
 
 void
 outbound_delivered(struct runtime *rt, const struct message *msg,
-    const struct outbound_copy *c, const struct outbound_plan *plan)
+    struct outbound_copy *c, const struct outbound_plan *plan)
 {
-	char fp[JOURNAL_KEY_LEN + 1];
+	const char *fp;
 
 	/* No record without a copy or a notice, and then no reason to hash
-	 * the whole body again. */
+	 * the body at all. */
 	if (c->nextra == 0 && !outbound_notice_due(msg, plan))
 		return;
 	/* The record has done its job.  Kept, a later message that
 	 * happens to look the same would lose its copies. */
-	if (journal_fingerprint(msg, fp, sizeof(fp)) == 0)
+	if ((fp = outbound_journal_fp(c, msg)) != NULL)
 		journal_forget(rt->journal_dir, fp);
 }

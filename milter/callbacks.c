@@ -497,8 +497,8 @@ eom_deliver(SMFICTX *ctx, struct conn *conn, const struct message *work,
 	    plan->verdict == PLAN_DELIVER, err, sizeof(err)) != 0) ||
 	    (plan->verdict == PLAN_DELIVER && outbound_submit(conn->rt, work,
 	    &copy, conn->mta_host, progress_cb, ctx, err, sizeof(err)) != 0) ||
-	    outbound_send_notice(conn->rt, work, plan, conn->mta_host, err,
-	    sizeof(err)) != 0) {
+	    outbound_send_notice(conn->rt, work, plan, &copy, conn->mta_host,
+	    err, sizeof(err)) != 0) {
 		log_qid(LOG_LVL_ERROR, msg->qid, "from=<%s> nrcpt=%zu %s",
 		    msg->sender, msg->nrcpts, plan->log);
 		outbound_copy_free(&copy);
