@@ -970,13 +970,10 @@ submitted_one(const struct txn *t, const char **out, size_t max)
 static size_t
 submitted(const struct run *r, const char **out, size_t max)
 {
-	size_t i, k, n = 0;
+	size_t i, n = 0;
 
 	for (i = 0; i < r->l.nt; i++)
-		for (k = 0; k < r->l.t[i].n; k++) {
-			assert_true(n < max);
-			out[n++] = r->l.t[i].rcpts[k];
-		}
+		n += submitted_one(&r->l.t[i], out + n, max - n);
 	return n;
 }
 
@@ -2068,8 +2065,8 @@ test_notice_after_copies(void **state)
 		assert_int_equal(r.c.nextra, 1);
 		assert_int_equal(outbound_submit(r.rt, r.m, &r.c,
 		    "test.example", NULL, NULL, err, sizeof(err)), 0);
-		if (outbound_send_notice(r.rt, r.m, &r.plan, "test.example",
-		    err, sizeof(err)) != 0) {
+		if (outbound_send_notice(r.rt, r.m, &r.plan, &r.c,
+		    "test.example", err, sizeof(err)) != 0) {
 			assert_int_equal(attempt, 0);
 			assert_non_null(strstr(err, "451 4.3.0"));
 			continue;	/* tempfailed: no outbound_delivered */
